@@ -1,0 +1,70 @@
+"""The vocabulary shared by every layer: queues, sources, statuses and an incoming chat line."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+
+class QueueName(str, enum.Enum):
+    """The two queues; exactly one of them is active at a time."""
+
+    MENTIONS = "mentions"
+    BITS = "bits"
+
+    def other(self) -> QueueName:
+        return QueueName.BITS if self is QueueName.MENTIONS else QueueName.MENTIONS
+
+
+class Source(str, enum.Enum):
+    """Where a chat line came from (kept per message for auditing and duplicate detection)."""
+
+    APP_HTTP = "app_http"
+    APP_WS = "app_ws"
+    TWITCH = "twitch"
+
+
+class Status(str, enum.Enum):
+    """Life cycle of a queued message.
+
+    pending -> synthesizing -> ready -> playing -> played; ``error`` when synthesis failed;
+    ``skipped`` when the message was stored but deliberately not spoken (reason recorded).
+    """
+
+    PENDING = "pending"
+    SYNTHESIZING = "synthesizing"
+    READY = "ready"
+    PLAYING = "playing"
+    PLAYED = "played"
+    ERROR = "error"
+    SKIPPED = "skipped"
+
+
+#: Statuses that count towards the queue size (the App's "queue size" button).
+WAITING_STATUSES: frozenset[Status] = frozenset({Status.PENDING, Status.SYNTHESIZING, Status.READY})
+
+
+class DeleteReason(str, enum.Enum):
+    CLEARED = "cleared"
+    OVERFLOW = "overflow"
+
+
+@dataclass(frozen=True, slots=True)
+class IncomingChat:
+    """One chat line as it reaches the server, before any queue decision.
+
+    ``bits_amount`` is ``None`` for a plain ``Message`` and a positive int for a ``BitsMessage``.
+    ``emotes`` holds words known to be emotes (Twitch EventSub fragments tell the bot exactly which).
+    ``external_id`` is the Twitch message id when known, used to drop a line delivered twice.
+    """
+
+    sent_by: str
+    text: str
+    source: Source
+    bits_amount: int | None = None
+    emotes: frozenset[str] = field(default_factory=frozenset)
+    external_id: str | None = None
+
+    @property
+    def is_cheer(self) -> bool:
+        return self.bits_amount is not None

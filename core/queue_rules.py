@@ -1,0 +1,134 @@
+"""The queue manager's rules: which queue a chat line joins, and whether it is spoken at all.
+
+``decide`` is the single decision point for both ingest paths (App and Twitch bot). It is pure: the
+caller passes the clock and the small amount of memory the rules need (``ChatMemory``).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from core.chat import IncomingChat, QueueName, Status
+from core.mentions import mentions_streamer
+from core.settings import Settings
+from core.spoken_text import SpeechRules, find_banned_word, normalize_chat_text
+
+#: A line seen from one source and again from another within this many seconds is a duplicate.
+DUPLICATE_WINDOW_S = 15.0
+_MEMORY_SIZE = 4096
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """``queue`` None: not stored at all. Otherwise stored with ``status`` (pending, or skipped + reason)."""
+
+    queue: QueueName | None
+    status: Status = Status.PENDING
+    spoken_text: str = ""
+    reason: str | None = None
+
+    @property
+    def stored(self) -> bool:
+        return self.queue is not None
+
+    @property
+    def will_speak(self) -> bool:
+        return self.queue is not None and self.status is Status.PENDING
+
+
+class ChatMemory:
+    """Bounded memory of recent lines (duplicate delivery) and of each user's last spoken mention."""
+
+    def __init__(self) -> None:
+        self._recent: OrderedDict[tuple[str, str], tuple[str, float]] = OrderedDict()
+        self._last_mention: OrderedDict[str, float] = OrderedDict()
+
+    def is_duplicate(self, chat: IncomingChat, now: float) -> bool:
+        keys = [("text", f"{chat.sent_by.lower()}\n{chat.text.strip()}")]
+        if chat.external_id:
+            keys.append(("id", chat.external_id))
+        duplicate = False
+        for key in keys:
+            seen = self._recent.get(key)
+            if seen is not None and now - seen[1] <= DUPLICATE_WINDOW_S and (
+                    key[0] == "id" or seen[0] != chat.source.value):
+                duplicate = True
+        for key in keys:
+            self._recent[key] = (chat.source.value, now)
+            self._recent.move_to_end(key)
+        while len(self._recent) > _MEMORY_SIZE:
+            self._recent.popitem(last=False)
+        return duplicate
+
+    def seconds_since_mention(self, user: str, now: float) -> float | None:
+        last = self._last_mention.get(user.lower())
+        return None if last is None else now - last
+
+    def remember_mention(self, user: str, now: float) -> None:
+        self._last_mention[user.lower()] = now
+        self._last_mention.move_to_end(user.lower())
+        while len(self._last_mention) > _MEMORY_SIZE:
+            self._last_mention.popitem(last=False)
+
+
+def speech_rules(settings: Settings) -> SpeechRules:
+    return SpeechRules(
+        username=settings.username.lstrip("@"),
+        max_chars=settings.max_message_chars,
+        emotes=frozenset(settings.emotes),
+        banned_words=settings.banned_words,
+        banned_words_action=settings.banned_words_action,
+    )
+
+
+def decide(chat: IncomingChat, settings: Settings, memory: ChatMemory, now: float) -> Decision:
+    """Apply the queue rules to one validated chat line (see docs/queue-rules.md)."""
+    user = chat.sent_by.strip().lower()
+    if user in {u.lower() for u in settings.ignored_users}:
+        return Decision(None, reason="ignored user")
+    if any(chat.text.lstrip().startswith(p) for p in settings.ignored_prefixes):
+        return Decision(None, reason="chat command")
+    if chat.is_cheer:
+        queue = QueueName.BITS
+    elif mentions_streamer(chat.text, settings.username):
+        queue = QueueName.MENTIONS
+    else:
+        return Decision(None, reason="not a mention")
+    if memory.is_duplicate(chat, now):
+        return Decision(None, reason="duplicate delivery")
+
+    rules = speech_rules(settings)
+    emotes = rules.emotes | chat.emotes
+    spoken = normalize_chat_text(chat.text, SpeechRules(
+        username=rules.username, max_chars=rules.max_chars, emotes=emotes,
+        banned_words=rules.banned_words, banned_words_action=rules.banned_words_action))
+
+    def skipped(reason: str) -> Decision:
+        return Decision(queue, Status.SKIPPED, spoken, reason)
+
+    if queue is QueueName.BITS and (chat.bits_amount or 0) < settings.bits_min:
+        return skipped(f"below bits_min ({chat.bits_amount} < {settings.bits_min})")
+    if settings.banned_words_action == "skip":
+        banned = find_banned_word(chat.text, settings.banned_words)
+        if banned is not None:
+            return skipped("banned word")
+    if queue is QueueName.MENTIONS and settings.per_user_cooldown > 0:
+        since = memory.seconds_since_mention(user, now)
+        if since is not None and since < settings.per_user_cooldown:
+            return skipped(f"per_user_cooldown ({since:.0f}s < {settings.per_user_cooldown:g}s)")
+    if not spoken:
+        return skipped("nothing left to say after clean-up")
+    if queue is QueueName.MENTIONS:
+        memory.remember_mention(user, now)
+    read_name = settings.read_username_bits if queue is QueueName.BITS else settings.read_username_mentions
+    if read_name:
+        spoken = settings.username_template.format(user=_speakable_name(chat.sent_by), text=spoken)
+    return Decision(queue, Status.PENDING, spoken)
+
+
+def _speakable_name(login: str) -> str:
+    """``cool_guy_99`` -> ``cool guy``: what a human would say reading the name aloud."""
+    name = login.strip().lstrip("@").replace("_", " ").strip()
+    stripped = name.rstrip("0123456789").strip()
+    return stripped or name

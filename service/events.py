@@ -1,0 +1,77 @@
+"""Fan-out of server events to connected players (WebSocket clients)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+Event = dict[str, Any]
+
+
+class EventHub:
+    """Every subscriber gets every event, in order. A slow subscriber is dropped rather than grow memory.
+
+    ``state`` events are coalesced: ``state_changed()`` may be called thousands of times a second under
+    ingest load, but a fresh snapshot is built and sent at most every ``state_interval`` seconds.
+    """
+
+    def __init__(self, snapshot: Callable[[], Awaitable[Event]], state_interval: float = 0.05,
+                 max_backlog: int = 1000) -> None:
+        self._snapshot = snapshot
+        self._interval = state_interval
+        self._max_backlog = max_backlog
+        self._subscribers: set[asyncio.Queue[Event | None]] = set()
+        self._dirty = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._state_loop(), name="state-events")
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        for queue in list(self._subscribers):
+            queue.put_nowait(None)
+        self._subscribers.clear()
+
+    def subscribe(self) -> asyncio.Queue[Event | None]:
+        queue: asyncio.Queue[Event | None] = asyncio.Queue()
+        self._subscribers.add(queue)
+        return queue
+
+    def unsubscribe(self, queue: asyncio.Queue[Event | None]) -> None:
+        self._subscribers.discard(queue)
+
+    @property
+    def subscriber_count(self) -> int:
+        return len(self._subscribers)
+
+    def publish(self, event: Event) -> None:
+        for queue in list(self._subscribers):
+            if queue.qsize() >= self._max_backlog:
+                log.warning("dropping a player that stopped reading events")
+                self._subscribers.discard(queue)
+                queue.put_nowait(None)
+                continue
+            queue.put_nowait(event)
+
+    def state_changed(self) -> None:
+        self._dirty.set()
+
+    async def _state_loop(self) -> None:
+        while True:
+            await self._dirty.wait()
+            self._dirty.clear()
+            if self._subscribers:
+                try:
+                    self.publish(await self._snapshot())
+                except Exception:
+                    log.exception("could not build the state snapshot")
+            await asyncio.sleep(self._interval)

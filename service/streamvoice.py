@@ -1,0 +1,221 @@
+"""StreamVoice: the one object the web handlers and the Twitch bot talk to.
+
+It owns the database thread, the group-commit writer, the synthesis worker, playback and the event hub,
+and applies the pure queue rules from ``core`` to every chat line, whichever way it arrived.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from core.chat import IncomingChat, QueueName, Status
+from core.queue_rules import ChatMemory, decide
+from core.settings import Settings
+from service.database import AsyncStore
+from service.events import Event, EventHub
+from service.live_settings import LiveSettings
+from service.playback import PlaybackController
+from service.presence import AppPresence
+from service.synthesis import SynthesisWorker, remove_files
+from service.writer import GroupCommitWriter
+from storage.database import create_database
+from storage.messages import MessageStore, NewMessage, StoredMessage
+from tts.engine import EngineConfig, KokoroEngine
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class AcceptResult:
+    """What happened to one chat line: stored with ``id`` (queued or skipped), or not stored."""
+
+    queued: bool
+    id: int | None = None
+    queue: QueueName | None = None
+    status: Status | None = None
+    reason: str | None = None
+
+
+class StreamVoice:
+    def __init__(self, settings: LiveSettings,
+                 engine_loader: Callable[[EngineConfig], KokoroEngine] = KokoroEngine.load) -> None:
+        self.settings = settings
+        current = settings.current
+        self.audio_dir = Path(current.audio_dir).resolve()
+        self.db = AsyncStore(MessageStore(create_database(current.database_url)))
+        self.writer = GroupCommitWriter(self.db)
+        self.events = EventHub(self.snapshot)
+        self.presence = AppPresence(lambda: self.settings.current.twitch.app_online_window)
+        self.memory = ChatMemory()
+        #: Set by the Twitch bot when it runs: "connected", "reconnecting", "error: ...".
+        self.twitch_state = "disabled"
+        self.playback = PlaybackController(
+            self.db, self.events.publish, self.events.state_changed, self.describe,
+            cooldown=lambda: self.settings.current.autoplay_cooldown,
+            grace=lambda: self.settings.current.playback_grace,
+            prefer_synthesis=self._prefer,
+        )
+        self.worker = SynthesisWorker(
+            self.db, self.audio_dir, self.engine_config,
+            active_queue=lambda: self.playback.active_queue,
+            mentions_cap_bytes=lambda: self.settings.current.mentions_max_audio_bytes,
+            on_change=self._synthesis_done,
+            protect=lambda: self.playback.current.item.id if self.playback.current else None,
+            engine_loader=engine_loader,
+        )
+        self._pending_callbacks: set[Any] = set()
+
+    # --- lifecycle ----------------------------------------------------------------------------------
+    async def start(self) -> None:
+        self.audio_dir.mkdir(parents=True, exist_ok=True)
+        await self.recover()
+        active, autoplay = await self.db.call(self.db.store.load_state)
+        self.playback.active_queue, self.playback.autoplay = active, autoplay
+        self.writer.start()
+        self.events.start()
+        self.worker.start()
+        self.settings.subscribe(self._settings_changed)
+
+    async def close(self) -> None:
+        self.settings.unsubscribe(self._settings_changed)
+        await self.worker.stop()
+        await self.writer.stop()
+        await self.events.stop()
+        self.db.close()
+
+    async def recover(self) -> None:
+        """Repair what a crash left mid-flight, then delete WAVs no live row points to."""
+        report = await self.db.call(self.db.store.recover, os.path.isfile)
+        live = await self.db.call(self.db.store.live_audio_paths)
+        orphans = [str(p) for p in self.audio_dir.glob("*.wav") if str(p) not in live]
+        orphans += [str(p) for p in self.audio_dir.glob(".*.part")]
+        remove_files(orphans)
+        log.info("startup recovery: %d synthesizing->pending, %d ready without WAV->pending, "
+                 "%d playing->ready, %d orphan file(s) deleted", report.synthesizing_to_pending,
+                 report.missing_wav_to_pending, report.playing_to_ready, len(orphans))
+
+    def engine_config(self) -> EngineConfig:
+        s = self.settings.current
+        return EngineConfig(lang_code=s.lang_code, device=s.device, model_dir=s.model_dir, voice=s.voice,
+                            voices=dict(s.voices), speed=s.speed)
+
+    # --- ingest -------------------------------------------------------------------------------------
+    async def accept(self, chat: IncomingChat) -> AcceptResult:
+        """Apply the queue rules and, when stored, return only after the row is committed."""
+        decision = decide(chat, self.settings.current, self.memory, time.monotonic())
+        if not decision.stored:
+            return AcceptResult(queued=False, reason=decision.reason)
+        assert decision.queue is not None
+        row_id = await self.writer.submit(NewMessage(
+            queue=decision.queue, source=chat.source, sent_by=chat.sent_by, text=chat.text,
+            spoken_text=decision.spoken_text, bits_amount=chat.bits_amount, external_id=chat.external_id,
+            status=decision.status, reason=decision.reason))
+        if decision.will_speak:
+            self.worker.wake()
+            self.playback.items_changed()
+            self.events.state_changed()
+        return AcceptResult(queued=decision.will_speak, id=row_id, queue=decision.queue,
+                            status=decision.status, reason=decision.reason)
+
+    # --- controls -----------------------------------------------------------------------------------
+    async def clear(self) -> int:
+        """Soft-delete the active queue's waiting items (and the one playing); returns how many."""
+        queue = self.playback.active_queue
+        current = self.playback.current
+        if current is not None and current.item.queue is queue:
+            await self.playback.interrupt(Status.PLAYED)
+        await self.writer.flush()
+        removed = await self.db.call(self.db.store.clear, queue)
+        remove_files([r.audio_path for r in removed])
+        self.events.state_changed()
+        log.info("cleared %d item(s) from the %s queue", len(removed), queue.value)
+        return len(removed)
+
+    async def switch_queue(self, queue: QueueName) -> None:
+        if queue is self.playback.active_queue:
+            return
+        await self.playback.interrupt(Status.READY)
+        await self.writer.flush()  # nothing accepted for the outgoing queue stays only in memory
+        await self.playback.set_active_queue(queue)
+        self.worker.wake()
+
+    # --- views --------------------------------------------------------------------------------------
+    def describe(self, item: StoredMessage) -> Event:
+        ready = item.status in {Status.READY, Status.PLAYING} and item.audio_path is not None
+        return {
+            "id": item.id, "queue": item.queue.value, "sent_by": item.sent_by, "text": item.text,
+            "spoken_text": item.spoken_text, "bits_amount": item.bits_amount, "status": item.status.value,
+            "duration": item.duration_s, "audio_url": f"/audio/{item.id}.wav" if ready else None,
+        }
+
+    async def queue_view(self, limit: int = 200) -> dict[str, Any]:
+        queue = self.playback.active_queue
+        items = await self.db.call(self.db.store.waiting, queue, limit)
+        counts = await self.db.call(self.db.store.counts)
+        return {"mode": queue.value, **self._sizes(counts, queue), "items": [self.describe(i) for i in items]}
+
+    @staticmethod
+    def _sizes(counts: dict[str, dict[str, int]], queue: QueueName) -> dict[str, int]:
+        per_status = counts.get(queue.value, {})
+        size = sum(per_status.get(s.value, 0) for s in (Status.PENDING, Status.SYNTHESIZING, Status.READY))
+        return {"size": size, "ready": per_status.get(Status.READY.value, 0)}
+
+    @property
+    def ingest_source(self) -> str:
+        """Who feeds chat right now: the App, or the Twitch bot while the App is away."""
+        if self.presence.online:
+            return "app"
+        return "twitch" if self.settings.current.twitch.enabled else "app (offline)"
+
+    async def snapshot(self) -> Event:
+        counts = await self.db.call(self.db.store.counts)
+        queue = self.playback.active_queue
+        current = self.playback.current
+        return {
+            "type": "state", "mode": queue.value, "autoplay": self.playback.autoplay,
+            "autoplay_running": self.playback.autoplay_running, **self._sizes(counts, queue),
+            "now_playing": self.describe(current.item) if current else None,
+            "waiting_for_audio": bool(current and current.waiting_for_audio),
+            "engine": self.worker.state, "ingest_source": self.ingest_source,
+        }
+
+    async def health(self) -> dict[str, Any]:
+        try:
+            counts = await self.db.call(self.db.store.counts)
+            db_ok = True
+        except Exception as exc:  # the health endpoint reports, never raises
+            counts, db_ok = {}, False
+            log.error("health check: database error: %s", exc)
+        return {
+            "db": "ok" if db_ok else "error", "engine": self.worker.state, "queues": counts,
+            "mode": self.playback.active_queue.value, "ingest_source": self.ingest_source,
+            "twitch": self.twitch_state, "settings": self.settings.status,
+        }
+
+    # --- callbacks ----------------------------------------------------------------------------------
+    def _prefer(self, message_id: int | None) -> None:
+        self.worker.prefer = message_id
+        if message_id is not None:
+            self.worker.wake()
+
+    def _synthesis_done(self, item: StoredMessage, status: Status) -> None:
+        self.events.state_changed()
+        self._spawn(self.playback.on_synthesis_done(item, status))
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.ensure_future(coro)
+        self._pending_callbacks.add(task)
+        task.add_done_callback(self._pending_callbacks.discard)
+
+    async def _settings_changed(self, old: Settings, new: Settings) -> None:
+        """Apply a live edit of settings.yaml: voice/speed go to the engine, the rest is read per use."""
+        if (old.voice, dict(old.voices), old.speed) != (new.voice, dict(new.voices), new.speed):
+            await self.worker.apply_voice(self.engine_config())
+        self.events.state_changed()

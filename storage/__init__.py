@@ -1,0 +1,1 @@
+"""Durable state in SQLite (or any SQLAlchemy URL): message metadata and server state. No audio here."""

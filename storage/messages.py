@@ -1,0 +1,312 @@
+"""The message repository: every query and state transition of a queued message, in one place.
+
+Methods are synchronous and short; the service layer runs them on one dedicated database thread.
+Transitions are conditional UPDATEs (``WHERE status = ...``) so a racing Clear or playback change can
+never be overwritten by a slower synthesis result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy.orm import Session
+
+from core.chat import WAITING_STATUSES, DeleteReason, QueueName, Source, Status
+from storage.models import MessageRow, ServerStateRow
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+@dataclass(frozen=True, slots=True)
+class NewMessage:
+    """A message the queue manager accepted, about to be stored."""
+
+    queue: QueueName
+    source: Source
+    sent_by: str
+    text: str
+    spoken_text: str | None = None
+    bits_amount: int | None = None
+    external_id: str | None = None
+    status: Status = Status.PENDING
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredMessage:
+    """A read-only snapshot of a row (never an ORM object, so it can cross threads freely)."""
+
+    id: int
+    queue: QueueName
+    source: Source
+    sent_by: str
+    text: str
+    spoken_text: str | None
+    bits_amount: int | None
+    status: Status
+    reason: str | None
+    is_deleted: bool
+    deleted_reason: str | None
+    received_at: datetime
+    audio_path: str | None
+    audio_bytes: int | None
+    duration_s: float | None
+
+    @classmethod
+    def of(cls, row: MessageRow) -> StoredMessage:
+        return cls(
+            id=row.id, queue=QueueName(row.queue), source=Source(row.source), sent_by=row.sent_by,
+            text=row.text, spoken_text=row.spoken_text, bits_amount=row.bits_amount,
+            status=Status(row.status), reason=row.reason, is_deleted=row.is_deleted,
+            deleted_reason=row.deleted_reason, received_at=row.received_at, audio_path=row.audio_path,
+            audio_bytes=row.audio_bytes, duration_s=row.duration_s,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RemovedAudio:
+    """A row that was soft-deleted (or finished) whose WAV must now be removed from disk."""
+
+    id: int
+    audio_path: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class RecoveryReport:
+    synthesizing_to_pending: int
+    missing_wav_to_pending: int
+    playing_to_ready: int
+
+
+_WAITING = [s.value for s in WAITING_STATUSES]
+_LIVE = (*_WAITING, Status.PLAYING.value)
+
+
+class MessageStore:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def _session(self) -> Session:
+        return Session(self.engine, expire_on_commit=False)
+
+    # --- ingest ---------------------------------------------------------------------------------------
+    def insert_many(self, messages: Sequence[NewMessage]) -> list[int]:
+        """Insert and commit in one transaction (group commit); returns ids in input order."""
+        now = utcnow()
+        rows = [
+            {
+                "queue": m.queue.value, "source": m.source.value, "sent_by": m.sent_by, "text": m.text,
+                "spoken_text": m.spoken_text, "bits_amount": m.bits_amount, "external_id": m.external_id,
+                "status": m.status.value, "reason": m.reason, "is_deleted": False, "received_at": now,
+            }
+            for m in messages
+        ]
+        with self._session() as session, session.begin():
+            result = session.execute(insert(MessageRow).returning(MessageRow.id, sort_by_parameter_order=True),
+                                     rows)
+            return [row_id for (row_id,) in result]
+
+    def seen_external_ids(self, external_ids: Iterable[str], within: timedelta) -> set[str]:
+        """Which of these Twitch message ids were stored recently (duplicate delivery)."""
+        ids = [e for e in external_ids if e]
+        if not ids:
+            return set()
+        with self._session() as session:
+            query = select(MessageRow.external_id).where(
+                MessageRow.external_id.in_(ids), MessageRow.received_at >= utcnow() - within)
+            return {e for (e,) in session.execute(query) if e}
+
+    # --- reads ----------------------------------------------------------------------------------------
+    def get(self, message_id: int) -> StoredMessage | None:
+        with self._session() as session:
+            row = session.get(MessageRow, message_id)
+            return StoredMessage.of(row) if row else None
+
+    def waiting(self, queue: QueueName, limit: int | None = None) -> list[StoredMessage]:
+        """The queue's pending/synthesizing/ready items in play order (oldest first)."""
+        with self._session() as session:
+            query = (select(MessageRow)
+                     .where(MessageRow.queue == queue.value, MessageRow.is_deleted.is_(False),
+                            MessageRow.status.in_(_WAITING))
+                     .order_by(MessageRow.id).limit(limit))
+            return [StoredMessage.of(r) for r in session.scalars(query)]
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        """Live (not deleted) rows per queue and status."""
+        with self._session() as session:
+            query = (select(MessageRow.queue, MessageRow.status, func.count())
+                     .where(MessageRow.is_deleted.is_(False)).group_by(MessageRow.queue, MessageRow.status))
+            result: dict[str, dict[str, int]] = {q.value: {} for q in QueueName}
+            for queue, status, count in session.execute(query):
+                result.setdefault(queue, {})[status] = count
+            return result
+
+    def next_to_play(self, queue: QueueName) -> StoredMessage | None:
+        items = self.waiting(queue, limit=1)
+        return items[0] if items else None
+
+    # --- synthesis ------------------------------------------------------------------------------------
+    def claim_for_synthesis(self, active: QueueName, limit: int = 1,
+                            prefer: int | None = None) -> list[StoredMessage]:
+        """Mark the next pending items ``synthesizing`` and return them.
+
+        Order: ``prefer`` (the item a player is waiting for) first, then the active queue oldest first,
+        then the other queue.
+        """
+        claimed: list[StoredMessage] = []
+        with self._session() as session, session.begin():
+            candidates: list[MessageRow] = []
+            if prefer is not None:
+                row = session.get(MessageRow, prefer)
+                if row is not None and row.status == Status.PENDING.value and not row.is_deleted:
+                    candidates.append(row)
+            for queue in (active, active.other()):
+                if len(candidates) >= limit:
+                    break
+                query = (select(MessageRow)
+                         .where(MessageRow.queue == queue.value, MessageRow.is_deleted.is_(False),
+                                MessageRow.status == Status.PENDING.value, MessageRow.id != (prefer or -1))
+                         .order_by(MessageRow.id).limit(limit - len(candidates)))
+                candidates.extend(session.scalars(query))
+            for row in candidates[:limit]:
+                row.status = Status.SYNTHESIZING.value
+                claimed.append(StoredMessage.of(row))
+        return claimed
+
+    def finish_synthesis(self, message_id: int, *, audio_path: str, audio_bytes: int, duration_s: float,
+                         voice: str) -> bool:
+        """``synthesizing`` -> ``ready``. False when the row was cleared meanwhile (caller drops the WAV)."""
+        with self._session() as session, session.begin():
+            result = session.execute(
+                update(MessageRow)
+                .where(MessageRow.id == message_id, MessageRow.status == Status.SYNTHESIZING.value,
+                       MessageRow.is_deleted.is_(False))
+                .values(status=Status.READY.value, audio_path=audio_path, audio_bytes=audio_bytes,
+                        duration_s=duration_s, voice=voice, synthesized_at=utcnow()))
+            return result.rowcount == 1
+
+    def end_synthesis(self, message_id: int, status: Status, reason: str) -> None:
+        """``synthesizing`` -> ``error`` (synthesis raised) or ``skipped`` (nothing to say)."""
+        with self._session() as session, session.begin():
+            session.execute(
+                update(MessageRow)
+                .where(MessageRow.id == message_id, MessageRow.status == Status.SYNTHESIZING.value)
+                .values(status=status.value, reason=reason[:2000]))
+
+    def release_claims(self, message_ids: Sequence[int]) -> None:
+        """Put claimed items back to ``pending`` (engine went away before rendering them)."""
+        with self._session() as session, session.begin():
+            session.execute(
+                update(MessageRow)
+                .where(MessageRow.id.in_(list(message_ids)), MessageRow.status == Status.SYNTHESIZING.value)
+                .values(status=Status.PENDING.value))
+
+    # --- playback -------------------------------------------------------------------------------------
+    def transition(self, message_id: int, from_statuses: Sequence[Status], to: Status) -> bool:
+        values: dict[str, object] = {"status": to.value}
+        if to is Status.PLAYED:
+            values["played_at"] = utcnow()
+        with self._session() as session, session.begin():
+            result = session.execute(
+                update(MessageRow)
+                .where(MessageRow.id == message_id, MessageRow.is_deleted.is_(False),
+                       MessageRow.status.in_([s.value for s in from_statuses]))
+                .values(**values))
+            return result.rowcount == 1
+
+    def forget_audio(self, message_id: int) -> str | None:
+        """Detach the WAV from a played row (metadata stays); returns the path to delete."""
+        with self._session() as session, session.begin():
+            row = session.get(MessageRow, message_id)
+            if row is None or row.audio_path is None:
+                return None
+            path, row.audio_path = row.audio_path, None
+            return path
+
+    # --- queue rules ----------------------------------------------------------------------------------
+    def clear(self, queue: QueueName) -> list[RemovedAudio]:
+        """Soft-delete the queue's pending/synthesizing/ready/playing rows; played/error rows untouched."""
+        return self._soft_delete(queue, DeleteReason.CLEARED, None)
+
+    def _soft_delete(self, queue: QueueName, reason: DeleteReason, ids: Sequence[int] | None) -> list[RemovedAudio]:
+        with self._session() as session, session.begin():
+            query = select(MessageRow).where(MessageRow.queue == queue.value, MessageRow.is_deleted.is_(False),
+                                             MessageRow.status.in_(_LIVE))
+            if ids is not None:
+                query = query.where(MessageRow.id.in_(list(ids)))
+            removed = []
+            now = utcnow()
+            for row in session.scalars(query):
+                removed.append(RemovedAudio(row.id, row.audio_path))
+                row.is_deleted, row.timestamp_deleted, row.deleted_reason = True, now, reason.value
+            return removed
+
+    def enforce_audio_cap(self, queue: QueueName, max_bytes: int, protect: int | None = None) -> list[RemovedAudio]:
+        """Soft-delete the oldest not-yet-played items (reason overflow) until their WAVs fit ``max_bytes``.
+
+        ``protect`` (the item playing right now) is never dropped.
+        """
+        with self._session() as session:
+            query = (select(MessageRow.id, MessageRow.audio_bytes)
+                     .where(MessageRow.queue == queue.value, MessageRow.is_deleted.is_(False),
+                            MessageRow.status.in_(_LIVE), MessageRow.audio_path.is_not(None))
+                     .order_by(MessageRow.id))
+            rows = list(session.execute(query))
+        total = sum(size or 0 for _, size in rows)
+        victims: list[int] = []
+        for row_id, size in rows:
+            if total <= max_bytes:
+                break
+            if row_id == protect:
+                continue
+            victims.append(row_id)
+            total -= size or 0
+        return self._soft_delete(queue, DeleteReason.OVERFLOW, victims) if victims else []
+
+    def live_audio_paths(self) -> set[str]:
+        """Every WAV path a live row still points to (startup garbage collection keeps these)."""
+        with self._session() as session:
+            query = select(MessageRow.audio_path).where(MessageRow.audio_path.is_not(None),
+                                                        MessageRow.is_deleted.is_(False))
+            return {p for (p,) in session.execute(query) if p}
+
+    def recover(self, wav_exists: callable[[str], bool]) -> RecoveryReport:  # type: ignore[valid-type]
+        """Repair rows a crash left mid-flight (see docs/queue-rules.md)."""
+        with self._session() as session, session.begin():
+            synth = session.execute(
+                update(MessageRow).where(MessageRow.status == Status.SYNTHESIZING.value)
+                .values(status=Status.PENDING.value)).rowcount
+            playing = session.execute(
+                update(MessageRow).where(MessageRow.status == Status.PLAYING.value)
+                .values(status=Status.READY.value)).rowcount
+            missing = 0
+            query = select(MessageRow).where(MessageRow.status == Status.READY.value,
+                                             MessageRow.is_deleted.is_(False))
+            for row in session.scalars(query):
+                if not row.audio_path or not wav_exists(row.audio_path):
+                    row.status, row.audio_path, row.audio_bytes, row.duration_s = Status.PENDING.value, None, None, None
+                    missing += 1
+            return RecoveryReport(synth, missing, playing)
+
+    # --- server state ---------------------------------------------------------------------------------
+    def load_state(self) -> tuple[QueueName, bool]:
+        with self._session() as session, session.begin():
+            row = session.get(ServerStateRow, 1)
+            if row is None:
+                row = ServerStateRow(id=1, active_queue=QueueName.MENTIONS.value, autoplay=False)
+                session.add(row)
+            return QueueName(row.active_queue), bool(row.autoplay)
+
+    def save_state(self, *, active_queue: QueueName | None = None, autoplay: bool | None = None) -> None:
+        with self._session() as session, session.begin():
+            row = session.get(ServerStateRow, 1) or ServerStateRow(id=1)
+            session.add(row)
+            if active_queue is not None:
+                row.active_queue = active_queue.value
+            if autoplay is not None:
+                row.autoplay = autoplay

@@ -1,0 +1,82 @@
+"""The aiohttp application factory: routes, middlewares, and resources opened/closed in ``cleanup_ctx``."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+from aiohttp import web
+
+from core.settings import Settings
+from service.live_settings import LiveSettings
+from service.streamvoice import StreamVoice
+from tts.engine import EngineConfig, KokoroEngine
+from web import routes, ws
+from web.keys import ENGINE_LOADER, SETTINGS, STREAMVOICE
+
+log = logging.getLogger(__name__)
+
+#: Bodies above this are refused with 413 before they are parsed.
+MAX_BODY_BYTES = 64 * 1024
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def json_error(status: int, message: str, field: str | None = None) -> web.Response:
+    body: dict[str, object] = {"error": message}
+    if field:
+        body["field"] = field
+    return web.json_response(body, status=status)
+
+
+@web.middleware
+async def errors_as_json(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every 4xx/5xx leaves as JSON ``{"error": ...}``, including aiohttp's own (404, 405, 413)."""
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if exc.status < 400 or exc.content_type == "application/json":
+            raise
+        return json_error(exc.status, exc.reason)
+
+
+@web.middleware
+async def token_auth(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """With ``api_token`` set, /api needs ``Authorization: Bearer <token>`` (or ``?token=`` for sockets)."""
+    token = request.app[SETTINGS].current.api_token
+    if token and request.path.startswith("/api"):
+        header = request.headers.get("Authorization", "")
+        given = header[7:] if header.startswith("Bearer ") else request.query.get("token", "")
+        if not hmac.compare_digest(given.encode(), token.encode()):
+            return json_error(401, "missing or wrong API token")
+    return await handler(request)
+
+
+async def streamvoice_ctx(app: web.Application) -> AsyncIterator[None]:
+    live = app[SETTINGS]
+    service = StreamVoice(live, app[ENGINE_LOADER])
+    await service.start()
+    live.start()
+    app[STREAMVOICE] = service
+    yield
+    await live.stop()
+    await service.close()
+
+
+def create_app(settings: Settings | LiveSettings, settings_path: Path | None = None,
+               extra_contexts: list[Callable[[web.Application], AsyncIterator[None]]] | None = None,
+               engine_loader: Callable[[EngineConfig], KokoroEngine] = KokoroEngine.load,
+               ) -> web.Application:
+    """Build the application. ``extra_contexts`` run after the core service is up (e.g. the Twitch bot)."""
+    live = settings if isinstance(settings, LiveSettings) else LiveSettings(settings, settings_path)
+    app = web.Application(middlewares=[errors_as_json, token_auth], client_max_size=MAX_BODY_BYTES)
+    app[SETTINGS] = live
+    app[ENGINE_LOADER] = engine_loader
+    app.cleanup_ctx.append(streamvoice_ctx)
+    for context in extra_contexts or []:
+        app.cleanup_ctx.append(context)
+    routes.setup(app)
+    app.router.add_get("/api/ws", ws.websocket)
+    return app

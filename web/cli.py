@@ -1,0 +1,39 @@
+"""``streamvoice``: load settings.yaml, build the app, serve it."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from aiohttp import web
+
+from core.settings import SettingsError, load_settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="streamvoice", description="Twitch chat text-to-speech server")
+    parser.add_argument("--settings", type=Path, default=None,
+                        help="settings file (default: ./settings.yaml when present, else built-in defaults)")
+    parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    path = args.settings
+    if path is None and Path("settings.yaml").is_file():
+        path = Path("settings.yaml")
+    try:
+        settings = load_settings(path)
+    except SettingsError as exc:
+        print(f"streamvoice: {exc}", file=sys.stderr)
+        return 2
+
+    from web.app import create_app
+
+    app = create_app(settings, path.resolve() if path else None)
+    web.run_app(app, host=settings.host, port=settings.port, print=None)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,98 @@
+"""The App's commands, shared by the HTTP routes and the WebSocket so both behave identically.
+
+Each command takes the service and the decoded JSON body and returns ``(http_status, result)`` or raises
+``CommandError`` (a 4xx with a reason).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from core.chat import Source, Status
+from service.playback import PlaybackConflict
+from service.streamvoice import AcceptResult, StreamVoice
+from web.payloads import PayloadError, parse_bits, parse_flag, parse_id, parse_message, parse_mode
+
+Result = tuple[int, dict[str, Any]]
+
+
+class CommandError(Exception):
+    def __init__(self, status: int, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.field = field
+
+
+def _accepted(result: AcceptResult) -> Result:
+    if result.queued:
+        return 202, {"queued": True, "id": result.id, "queue": result.queue.value if result.queue else None}
+    body: dict[str, Any] = {"queued": False, "reason": result.reason}
+    if result.id is not None:  # stored but deliberately not spoken (e.g. below bits_min)
+        body.update(id=result.id, queue=result.queue.value if result.queue else None,
+                    status=Status.SKIPPED.value)
+    return 200, body
+
+
+async def message(sv: StreamVoice, body: Any, source: Source) -> Result:
+    return _accepted(await sv.accept(parse_message(body, source, sv.settings.current.max_input_chars)))
+
+
+async def bits(sv: StreamVoice, body: Any, source: Source) -> Result:
+    return _accepted(await sv.accept(parse_bits(body, source, sv.settings.current.max_input_chars)))
+
+
+async def play(sv: StreamVoice, body: Any, source: Source) -> Result:
+    try:
+        item = await sv.playback.play()
+    except PlaybackConflict as exc:
+        raise CommandError(409, str(exc)) from None
+    current = sv.playback.current
+    playing = current.item if current and current.item.id == item.id else item
+    return 200, {"playing": sv.describe(playing),
+                 "waiting_for_audio": bool(current and current.waiting_for_audio)}
+
+
+async def stop(sv: StreamVoice, body: Any, source: Source) -> Result:
+    item = await sv.playback.stop()
+    return 200, {"stopped": item.id if item else None}
+
+
+async def clear(sv: StreamVoice, body: Any, source: Source) -> Result:
+    return 200, {"cleared": await sv.clear()}
+
+
+async def autoplay(sv: StreamVoice, body: Any, source: Source) -> Result:
+    enabled = parse_flag(body)
+    await sv.playback.set_autoplay(enabled)
+    return 200, {"autoplay": enabled}
+
+
+async def mode(sv: StreamVoice, body: Any, source: Source) -> Result:
+    queue = parse_mode(body)
+    await sv.switch_queue(queue)
+    return 200, {"mode": queue.value}
+
+
+async def finished(sv: StreamVoice, body: Any, source: Source) -> Result:
+    message_id = parse_id(body.get("id") if isinstance(body, dict) else None)
+    if not await sv.playback.player_finished(message_id):
+        raise CommandError(409, f"message {message_id} is not playing")
+    return 200, {"played": message_id}
+
+
+Command = Callable[[StreamVoice, Any, Source], Awaitable[Result]]
+
+#: WebSocket frame ``type`` -> command.
+COMMANDS: dict[str, Command] = {
+    "message": message, "bits": bits, "play": play, "stop": stop, "clear": clear,
+    "autoplay": autoplay, "mode": mode, "ended": finished, "stopped": finished,
+}
+
+
+async def run(command: Command, sv: StreamVoice, body: Any, source: Source) -> Result:
+    """Run a command, turning bad input into ``CommandError(4xx)``."""
+    try:
+        return await command(sv, body, source)
+    except PayloadError as exc:
+        raise CommandError(422 if isinstance(body, dict) else 400, str(exc), exc.field) from None

@@ -1,0 +1,85 @@
+"""HTTP handlers: decode, call the service (through ``web.commands``), encode. Nothing else."""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from typing import Any
+
+from aiohttp import web
+
+from core.chat import Source, Status
+from web import commands
+from web.keys import STREAMVOICE
+
+
+async def _body(request: web.Request) -> Any:
+    if not request.can_read_body:
+        return {}
+    try:
+        return await request.json(loads=json.loads)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise commands.CommandError(400, "the body is not valid JSON") from None
+
+
+def _command_handler(command: commands.Command, *, reads_body: bool = True,
+                     id_from_path: bool = False) -> Any:
+    async def handler(request: web.Request) -> web.Response:
+        sv = request.app[STREAMVOICE]
+        sv.presence.http_seen()
+        try:
+            body = await _body(request) if reads_body else {}
+            if id_from_path:
+                body = {"id": request.match_info["id"]}
+            status, result = await commands.run(command, sv, body, Source.APP_HTTP)
+        except commands.CommandError as exc:
+            payload: dict[str, Any] = {"error": str(exc)}
+            if exc.field:
+                payload["field"] = exc.field
+            return web.json_response(payload, status=exc.status)
+        return web.json_response(result, status=status)
+
+    return handler
+
+
+async def queue(request: web.Request) -> web.Response:
+    return web.json_response(await request.app[STREAMVOICE].queue_view())
+
+
+async def health(request: web.Request) -> web.Response:
+    return web.json_response(await request.app[STREAMVOICE].health())
+
+
+async def audio(request: web.Request) -> web.StreamResponse:
+    """A ready (or playing) item's WAV; 404 for unknown, deleted, played or not-yet-synthesised ids."""
+    sv = request.app[STREAMVOICE]
+    raw = request.match_info["id"]
+    if not raw.isdigit():
+        raise web.HTTPNotFound(reason="no such audio")
+    item = await sv.db.call(sv.db.store.get, int(raw))
+    if (item is None or item.is_deleted or item.audio_path is None
+            or item.status not in {Status.READY, Status.PLAYING}):
+        raise web.HTTPNotFound(reason="no such audio")
+    return web.FileResponse(item.audio_path, headers={"Content-Type": "audio/wav", "Cache-Control": "no-store"})
+
+
+async def openapi(request: web.Request) -> web.Response:
+    text = resources.files("web").joinpath("openapi.yaml").read_text(encoding="utf-8")
+    return web.Response(text=text, content_type="application/yaml")
+
+
+def setup(app: web.Application) -> None:
+    router = app.router
+    router.add_post("/api/messages", _command_handler(commands.message))
+    router.add_post("/api/bits", _command_handler(commands.bits))
+    router.add_get("/api/queue", queue)
+    router.add_get("/api/health", health)
+    router.add_post("/api/play", _command_handler(commands.play, reads_body=False))
+    router.add_post("/api/stop", _command_handler(commands.stop, reads_body=False))
+    router.add_post("/api/clear", _command_handler(commands.clear, reads_body=False))
+    router.add_put("/api/autoplay", _command_handler(commands.autoplay))
+    router.add_put("/api/mode", _command_handler(commands.mode))
+    router.add_post("/api/played/{id}", _command_handler(commands.finished, reads_body=False,
+                                                          id_from_path=True))
+    router.add_get("/audio/{id}.wav", audio)
+    router.add_get("/openapi.yaml", openapi)
