@@ -275,7 +275,7 @@ class MessageStore:
                                                         MessageRow.is_deleted.is_(False))
             return {p for (p,) in session.execute(query) if p}
 
-    def recover(self, wav_exists: callable[[str], bool]) -> RecoveryReport:  # type: ignore[valid-type]
+    def recover(self, wav_exists: Callable[[str], bool]) -> RecoveryReport:
         """Repair rows a crash left mid-flight (see docs/queue-rules.md)."""
         with self._session() as session, session.begin():
             synth = session.execute(
