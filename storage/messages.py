@@ -279,10 +279,11 @@ class MessageStore:
         """Repair rows a crash left mid-flight (see docs/queue-rules.md)."""
         with self._session() as session, session.begin():
             synth = session.execute(
-                update(MessageRow).where(MessageRow.status == Status.SYNTHESIZING.value)
+                update(MessageRow).where(MessageRow.status == Status.SYNTHESIZING.value,
+                                         MessageRow.is_deleted.is_(False))
                 .values(status=Status.PENDING.value)).rowcount
             playing = session.execute(
-                update(MessageRow).where(MessageRow.status == Status.PLAYING.value)
+                update(MessageRow).where(MessageRow.status == Status.PLAYING.value, MessageRow.is_deleted.is_(False))
                 .values(status=Status.READY.value)).rowcount
             missing = 0
             query = select(MessageRow).where(MessageRow.status == Status.READY.value,

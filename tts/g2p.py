@@ -13,14 +13,22 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
-#: Punctuation tags misaki understands (Penn Treebank style); currency symbols are left untagged
-#: because misaki's lexicon reads "$5" best without a tag.
+#: Punctuation tags misaki understands (Penn Treebank style).
 _TAG_FOR_PUNCT = {'"': '""', "“": "``", "”": "''", "(": "-LRB-", ")": "-RRB-"}
+_CURRENCY = frozenset({"$", "£", "€"})
 
 
 def _punct_tagger(doc: Any) -> Any:
+    """The few Penn Treebank tags misaki's lexicon relies on: currency ``$``, numbers ``CD``, punctuation.
+
+    With them misaki reads "$5.50" as "five dollars and fifty cents" and keeps pauses at punctuation.
+    """
     for token in doc:
-        if token.is_punct and token.text not in {"$", "#"}:
+        if token.text in _CURRENCY:
+            token.tag_ = "$"
+        elif token.like_num and any(c.isdigit() for c in token.text):
+            token.tag_ = "CD"
+        elif token.is_punct and token.text != "#":
             token.tag_ = _TAG_FOR_PUNCT.get(token.text, token.text)
     return doc
 

@@ -2,31 +2,21 @@
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 from typing import Any
 
 import soundfile as sf
 
+from tests import dbutil
 from tests.conftest import wait_for
 
 
 def _row(db_url: str, message_id: int) -> dict[str, Any]:
-    connection = sqlite3.connect(db_url.removeprefix("sqlite:///"))
-    connection.row_factory = sqlite3.Row
-    try:
-        row = connection.execute("SELECT * FROM messages WHERE id = ?", (message_id,)).fetchone()
-        return dict(row) if row else {}
-    finally:
-        connection.close()
+    return dbutil.row(db_url, message_id)
 
 
 def _count_rows(db_url: str) -> int:
-    connection = sqlite3.connect(db_url.removeprefix("sqlite:///"))
-    try:
-        return connection.execute("SELECT COUNT(*) FROM messages").fetchone()[0]
-    finally:
-        connection.close()
+    return len(dbutil.rows(db_url))
 
 
 async def _ready(client: Any, message_id: int) -> dict[str, Any]:
