@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 from collections.abc import Callable
 from typing import Any
@@ -60,7 +61,5 @@ class Player:
     async def close(self) -> None:
         await self.socket.close()
         self._reader.cancel()
-        try:
+        with contextlib.suppress(asyncio.CancelledError):
             await self._reader
-        except asyncio.CancelledError:
-            pass

@@ -101,10 +101,11 @@ async def test_autoplay_runs_through_three_items_with_cooldown(start_server: Any
     assert (await player.command("autoplay", enabled=True))["result"] == {"autoplay": True}
     await player.command("play")
     loop = asyncio.get_running_loop()
-    gaps = []
-    for index, message_id in enumerate(ids):
+    gaps: list[float] = []
+    ended_at: float | None = None
+    for message_id in ids:
         await player.wait_type("play", id=message_id)
-        if index:
+        if ended_at is not None:
             gaps.append(loop.time() - ended_at)
         await player.command("ended", id=message_id)
         ended_at = loop.time()
