@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from core.chat import IncomingChat, QueueName, Status
+from core.chat import IncomingChat, QueueName, Source, Status
 from core.mentions import mentions_streamer
 from core.settings import Settings
 from core.spoken_text import SpeechRules, find_banned_word, normalize_chat_text
@@ -45,21 +45,24 @@ class ChatMemory:
         self._last_mention: OrderedDict[str, float] = OrderedDict()
 
     def is_duplicate(self, chat: IncomingChat, now: float) -> bool:
+        """Seen recently through the *other* path (App vs Twitch bot), or with the same Twitch message id.
+
+        Only first deliveries are remembered, so a chatter repeating a line through one path is not a duplicate.
+        """
+        path = "twitch" if chat.source is Source.TWITCH else "app"
         keys = [("text", f"{chat.sent_by.lower()}\n{chat.text.strip()}")]
         if chat.external_id:
             keys.append(("id", chat.external_id))
-        duplicate = False
         for key in keys:
             seen = self._recent.get(key)
-            if seen is not None and now - seen[1] <= DUPLICATE_WINDOW_S and (
-                    key[0] == "id" or seen[0] != chat.source.value):
-                duplicate = True
+            if seen is not None and now - seen[1] <= DUPLICATE_WINDOW_S and (key[0] == "id" or seen[0] != path):
+                return True
         for key in keys:
-            self._recent[key] = (chat.source.value, now)
+            self._recent[key] = (path, now)
             self._recent.move_to_end(key)
         while len(self._recent) > _MEMORY_SIZE:
             self._recent.popitem(last=False)
-        return duplicate
+        return False
 
     def seconds_since_mention(self, user: str, now: float) -> float | None:
         last = self._last_mention.get(user.lower())
@@ -110,7 +113,8 @@ def decide(chat: IncomingChat, settings: Settings, memory: ChatMemory, now: floa
     if queue is QueueName.BITS and (chat.bits_amount or 0) < settings.bits_min:
         return skipped(f"below bits_min ({chat.bits_amount} < {settings.bits_min})")
     if settings.banned_words_action == "skip":
-        banned = find_banned_word(chat.text, settings.banned_words)
+        # the spoken text too: zero-width characters can hide a word from the raw-text check
+        banned = find_banned_word(chat.text, settings.banned_words) or find_banned_word(spoken, settings.banned_words)
         if banned is not None:
             return skipped("banned word")
     if queue is QueueName.MENTIONS and settings.per_user_cooldown > 0:

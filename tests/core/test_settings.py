@@ -1,0 +1,72 @@
+from pathlib import Path
+
+import pytest
+
+from core.settings import Settings, SettingsError, build_settings, load_settings
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_defaults_are_valid_and_the_shipped_yaml_loads(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert build_settings({}) == Settings()
+    shipped = load_settings(REPO / "settings.yaml")
+    assert shipped.voice == "jared50_lex30_martha20" and shipped.voices["martha"] == "am_michael"
+    assert shipped.mentions_max_audio_bytes == 200 * 1024 * 1024
+    assert shipped.database_url.startswith("sqlite:///") and shipped.device == "auto"
+
+
+def test_environment_overrides_the_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    path = tmp_path / "settings.yaml"
+    path.write_text("username: alice\nport: 9000\n")
+    monkeypatch.setenv("STREAMVOICE_PORT", "9100")
+    monkeypatch.setenv("STREAMVOICE_TWITCH__CHANNEL", "alice")
+    loaded = load_settings(path)
+    assert loaded.username == "alice" and loaded.port == 9100 and loaded.twitch.channel == "alice"
+
+
+@pytest.mark.parametrize(
+    ("raw", "key"),
+    [
+        ({"port": 0}, "port"),
+        ({"port": "http"}, "port"),
+        ({"speed": 5}, "speed"),
+        ({"autoplay_cooldown": -1}, "autoplay_cooldown"),
+        ({"device": "tpu"}, "device"),
+        ({"lang_code": "xx"}, "lang_code"),
+        ({"voice": "jared50"}, "voice"),
+        ({"voice": "nobody100"}, "voice"),
+        ({"voices": "am_adam"}, "voices"),
+        ({"max_message_chars": 0}, "max_message_chars"),
+        ({"banned_words_action": "shout"}, "banned_words_action"),
+        ({"username_template": "{user}"}, "username_template"),
+        ({"username_template": "{text} {channel}"}, "username_template"),
+        ({"read_username_bits": "maybe"}, "read_username_bits"),
+        ({"ignored_users": 5}, "ignored_users"),
+        ({"usernme": "typo"}, "usernme"),
+        ({"twitch": {"client_idd": "x"}}, "twitch.client_idd"),
+        ({"twitch": "nope"}, "twitch"),
+        ({"bits_min": 0}, "bits_min"),
+        ({"username": "@"}, "username"),
+    ],
+)
+def test_invalid_values_name_the_key(raw: dict, key: str) -> None:
+    with pytest.raises(SettingsError) as error:
+        build_settings(raw)
+    assert error.value.key == key
+    assert key in str(error.value)
+
+
+def test_missing_file_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError) as error:
+        load_settings(tmp_path / "nope.yaml")
+    assert error.value.key == "settings"
+
+
+def test_cli_exits_non_zero_with_one_clear_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from web.cli import main
+
+    path = tmp_path / "settings.yaml"
+    path.write_text("voice: jared60_lex60\n")
+    assert main(["--settings", str(path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "invalid setting 'voice'" in err[0] and "add up to 120" in err[0]
