@@ -101,8 +101,8 @@ class StreamVoice:
                  "%d playing->ready, %d orphan file(s) deleted", report.synthesizing_to_pending,
                  report.missing_wav_to_pending, report.playing_to_ready, len(orphans))
 
-    def engine_config(self) -> EngineConfig:
-        s = self.settings.current
+    def engine_config(self, settings: Settings | None = None) -> EngineConfig:
+        s = settings or self.settings.current
         return EngineConfig(lang_code=s.lang_code, device=s.device, model_dir=s.model_dir, voice=s.voice,
                             voices=dict(s.voices), speed=s.speed)
 
@@ -217,5 +217,5 @@ class StreamVoice:
     async def _settings_changed(self, old: Settings, new: Settings) -> None:
         """Apply a live edit of settings.yaml: voice/speed go to the engine, the rest is read per use."""
         if (old.voice, dict(old.voices), old.speed) != (new.voice, dict(new.voices), new.speed):
-            await self.worker.apply_voice(self.engine_config())
+            await self.worker.apply_voice(self.engine_config(new))
         self.events.state_changed()
