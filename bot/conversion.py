@@ -1,0 +1,134 @@
+"""Twitch chat event -> ``IncomingChat``, as pure functions.
+
+The bot reads a ``twitchio.ChatMessage`` once into a plain ``ChatLine`` and every decision the bot itself makes
+(ignore it? who may run ``!ttsclear``? what text and emotes reach the service?) is a function of that value, so
+the rules are unit-tested without a network. Which queue a line joins is *not* decided here: the service's
+queue rules do that for the App and the bot alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from core.chat import IncomingChat, Source
+
+if TYPE_CHECKING:
+    import twitchio
+
+#: Badges whose holders may clear the queue from chat.
+CLEAR_BADGES: frozenset[str] = frozenset({"broadcaster", "moderator", "lead_moderator"})
+
+
+@dataclass(frozen=True, slots=True)
+class Fragment:
+    """One piece of a message as Twitch split it: ``text``, ``mention``, ``emote``, ``cheermote`` or ``gif``."""
+
+    type: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChatLine:
+    """The parts of a ``channel.chat.message`` event the bot uses, with nothing attached that can do I/O."""
+
+    message_id: str
+    broadcaster_id: str
+    chatter_id: str
+    chatter_login: str
+    chatter_name: str
+    text: str
+    fragments: tuple[Fragment, ...] = ()
+    bits: int | None = None
+    badges: frozenset[str] = field(default_factory=frozenset)
+    #: Set in a shared-chat session: the channel the message was typed in (may be the broadcaster's own).
+    source_broadcaster_id: str | None = None
+
+
+def chat_line(message: twitchio.ChatMessage) -> ChatLine:
+    """Copy what the bot needs out of twitchio's event object (attribute reads only)."""
+    source = message.source_broadcaster
+    return ChatLine(
+        message_id=message.id,
+        broadcaster_id=str(message.broadcaster.id),
+        chatter_id=str(message.chatter.id),
+        chatter_login=message.chatter.name or "",
+        chatter_name=message.chatter.display_name or message.chatter.name or "",
+        text=message.text,
+        fragments=tuple(Fragment(f.type, f.text) for f in message.fragments),
+        bits=message.cheer.bits if message.cheer is not None else None,
+        badges=frozenset(b.set_id for b in message.badges),
+        source_broadcaster_id=str(source.id) if source is not None else None,
+    )
+
+
+def from_other_channel(line: ChatLine) -> bool:
+    """A shared-chat copy of a message typed in another channel: that channel's own TTS handles it."""
+    return line.source_broadcaster_id is not None and line.source_broadcaster_id != line.broadcaster_id
+
+
+def ignore_reason(line: ChatLine, bot_id: str) -> str | None:
+    """Why the bot does not hand this line to the service at all, or ``None`` when it does."""
+    if from_other_channel(line):
+        return "shared chat from another channel"
+    if line.chatter_id == bot_id:
+        return "the bot's own message"
+    return None
+
+
+def may_run_commands(line: ChatLine, bot_id: str) -> bool:
+    """Should chat commands in this line be looked at?
+
+    twitchio skips every message from the bot's own account. When the streamer runs the bot on their own
+    account, that would make ``!ttsclear`` unusable for them, so the bot's own lines count when the bot *is* the
+    broadcaster (its confirmations never start with a command prefix, so this cannot loop).
+    """
+    if from_other_channel(line):
+        return False
+    return line.chatter_id != bot_id or bot_id == line.broadcaster_id
+
+
+def may_clear(badges: Iterable[str]) -> bool:
+    """Only the broadcaster, moderators and lead moderators may clear the queue from chat."""
+    return not CLEAR_BADGES.isdisjoint(badges)
+
+
+def text_without_cheermotes(line: ChatLine) -> str:
+    """The message with every cheermote (``Cheer100``, ``BibleThump100``...) removed, whitespace collapsed.
+
+    Twitch marks cheermotes as fragments, which is exact for every cheermote prefix (including custom ones),
+    unlike a word list. Without fragments the text is kept as it is.
+    """
+    if not line.fragments:
+        return " ".join(line.text.split())
+    kept = "".join(f.text for f in line.fragments if f.type != "cheermote")
+    return " ".join(kept.split())
+
+
+def emote_words(line: ChatLine) -> frozenset[str]:
+    """The words Twitch itself marked as emotes, so the service drops exactly those."""
+    return frozenset(w for f in line.fragments if f.type == "emote" for w in f.text.split())
+
+
+def sender_name(line: ChatLine) -> str:
+    """The display name when it is just the login with capitals (reads better), else the login.
+
+    Localised display names (e.g. in Japanese) differ from the login; ``ignored_users`` lists logins, so those
+    chatters are named by their login.
+    """
+    if line.chatter_name and line.chatter_name.lower() == line.chatter_login.lower():
+        return line.chatter_name
+    return line.chatter_login or line.chatter_name
+
+
+def to_incoming(line: ChatLine) -> IncomingChat:
+    """The ``IncomingChat`` the service's queue rules decide on."""
+    return IncomingChat(
+        sent_by=sender_name(line),
+        text=text_without_cheermotes(line),
+        source=Source.TWITCH,
+        bits_amount=line.bits if line.bits else None,
+        emotes=emote_words(line),
+        external_id=line.message_id or None,
+    )

@@ -1,0 +1,96 @@
+"""MessageStore against a real SQLite file: ordering, conditional transitions, caps, recovery."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from core.chat import QueueName, Source, Status
+from storage.database import create_database
+from storage.messages import MessageStore, NewMessage
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> MessageStore:
+    return MessageStore(create_database(f"sqlite:///{tmp_path / 'db' / 'test.db'}"))
+
+
+def new(queue: QueueName, text: str = "hi", bits: int | None = None) -> NewMessage:
+    return NewMessage(queue=queue, source=Source.APP_HTTP, sent_by="v", text=text, spoken_text=text, bits_amount=bits)
+
+
+def test_sqlite_runs_in_wal_mode(store: MessageStore) -> None:
+    with store.engine.connect() as connection:
+        assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+
+
+def test_insert_many_keeps_order_and_commits(store: MessageStore, tmp_path: Path) -> None:
+    ids = store.insert_many([new(QueueName.MENTIONS, f"m{n}") for n in range(5)])
+    assert ids == sorted(ids) and len(set(ids)) == 5
+    reopened = MessageStore(create_database(f"sqlite:///{tmp_path / 'db' / 'test.db'}"))
+    assert [m.text for m in reopened.waiting(QueueName.MENTIONS)] == [f"m{n}" for n in range(5)]
+
+
+def test_claim_order_preferred_then_active_then_other(store: MessageStore) -> None:
+    bits = store.insert_many([new(QueueName.BITS, "b1", 5)])
+    mentions = store.insert_many([new(QueueName.MENTIONS, "m1"), new(QueueName.MENTIONS, "m2")])
+    assert [m.id for m in store.claim_for_synthesis(QueueName.MENTIONS, 1, prefer=mentions[1])] == [mentions[1]]
+    assert [m.id for m in store.claim_for_synthesis(QueueName.MENTIONS, 5)] == [mentions[0], bits[0]]
+    assert store.claim_for_synthesis(QueueName.MENTIONS, 5) == []
+    assert {m.status for m in store.waiting(QueueName.MENTIONS)} == {Status.SYNTHESIZING}
+
+
+def test_cleared_item_never_becomes_ready(store: MessageStore) -> None:
+    (message_id,) = store.insert_many([new(QueueName.MENTIONS)])
+    store.claim_for_synthesis(QueueName.MENTIONS)
+    removed = store.clear(QueueName.MENTIONS)
+    assert [r.id for r in removed] == [message_id]
+    assert not store.finish_synthesis(message_id, audio_path="x.wav", audio_bytes=10, duration_s=1.0, voice="v")
+    item = store.get(message_id)
+    assert item is not None and item.is_deleted and item.deleted_reason == "cleared" and item.audio_path is None
+
+
+def test_error_and_skip_do_not_touch_other_rows(store: MessageStore) -> None:
+    first, second = store.insert_many([new(QueueName.MENTIONS, "a"), new(QueueName.MENTIONS, "b")])
+    store.claim_for_synthesis(QueueName.MENTIONS, 2)
+    store.end_synthesis(first, Status.ERROR, "boom")
+    failed, other = store.get(first), store.get(second)
+    assert failed is not None and failed.status is Status.ERROR and failed.reason == "boom"
+    assert other is not None and other.status is Status.SYNTHESIZING
+
+
+def test_audio_cap_drops_oldest_but_never_the_protected(store: MessageStore) -> None:
+    ids = store.insert_many([new(QueueName.MENTIONS, f"m{n}") for n in range(4)])
+    store.claim_for_synthesis(QueueName.MENTIONS, 4)
+    for message_id in ids:
+        store.finish_synthesis(message_id, audio_path=f"{message_id}.wav", audio_bytes=100, duration_s=1, voice="v")
+    removed = store.enforce_audio_cap(QueueName.MENTIONS, 250, protect=ids[0])
+    assert [r.id for r in removed] == [ids[1], ids[2]]
+    assert all(r.audio_path for r in removed)
+    dropped = store.get(ids[1])
+    assert dropped is not None and dropped.deleted_reason == "overflow"
+    assert store.enforce_audio_cap(QueueName.MENTIONS, 250) == []
+
+
+def test_state_persists(store: MessageStore) -> None:
+    assert store.load_state() == (QueueName.MENTIONS, False)
+    store.save_state(active_queue=QueueName.BITS)
+    store.save_state(autoplay=True)
+    assert store.load_state() == (QueueName.BITS, True)
+
+
+def test_recover(store: MessageStore, tmp_path: Path) -> None:
+    synth, ready_missing, ready_ok, playing = store.insert_many([new(QueueName.MENTIONS) for _ in range(4)])
+    store.claim_for_synthesis(QueueName.MENTIONS, 4)
+    wav = tmp_path / "ok.wav"
+    wav.write_bytes(b"RIFF")
+    for message_id, path in ((ready_missing, tmp_path / "gone.wav"), (ready_ok, wav), (playing, wav)):
+        store.finish_synthesis(message_id, audio_path=str(path), audio_bytes=4, duration_s=1, voice="v")
+    store.transition(playing, [Status.READY], Status.PLAYING)
+    report = store.recover(lambda path: Path(path).exists())
+    assert (report.synthesizing_to_pending, report.missing_wav_to_pending, report.playing_to_ready) == (1, 1, 1)
+    statuses = {m.id: m.status for m in store.waiting(QueueName.MENTIONS)}
+    assert statuses == {synth: Status.PENDING, ready_missing: Status.PENDING, ready_ok: Status.READY,
+                        playing: Status.READY}

@@ -1,0 +1,87 @@
+"""The Kokoro engine through the real kokoro code path, with the tiny random model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+from core.voice_mix import VoiceMixError
+from tts.engine import MAX_PHONEMES, EngineConfig, EngineUnavailable, KokoroEngine, _split_phonemes
+from tts.wav import write_wav_atomic
+
+VOICES = {"jared": "am_adam", "lex": "am_eric", "martha": "am_michael", "heart": "af_heart"}
+
+
+@pytest.fixture(scope="module")
+def engine(tiny_model_dir: Path) -> KokoroEngine:
+    return KokoroEngine.load(EngineConfig(model_dir=str(tiny_model_dir), device="cpu",
+                                          voice="jared50_lex30_martha20", voices=VOICES))
+
+
+def test_offline_english_uses_misakis_lexicon(engine: KokoroEngine) -> None:
+    # en_core_web_sm cannot be downloaded here: the engine must have degraded, not failed
+    assert engine.g2p_kind == "misaki-lexicon"
+    phonemes = engine.phonemize("I have 3,497 viewers.")
+    assert len(phonemes) == 1 and "θˈWzᵊnd" in phonemes[0]
+
+
+def test_synthesis_gives_24khz_audio(engine: KokoroEngine, tmp_path: Path) -> None:
+    audio = engine.synthesize("Hello there, how are you?")
+    assert audio.dtype == np.float32 and audio.ndim == 1 and audio.size > 0
+    size = write_wav_atomic(tmp_path / "a.wav", audio)
+    info = sf.info(str(tmp_path / "a.wav"))
+    assert (info.samplerate, info.channels, info.subtype) == (24_000, 1, "PCM_16")
+    assert size == (tmp_path / "a.wav").stat().st_size
+    assert not list(tmp_path.glob(".*.part"))
+
+
+def test_long_text_is_chunked_to_the_model_context(engine: KokoroEngine) -> None:
+    chunks = engine.phonemize(" ".join(["This sentence is here to make the text long."] * 30))
+    assert len(chunks) > 1 and all(len(c) <= MAX_PHONEMES for c in chunks)
+
+
+def test_mix_is_the_percent_weighted_sum(engine: KokoroEngine, tiny_model_dir: Path) -> None:
+    packs = {v: torch.load(tiny_model_dir / "voices" / f"{v}.pt", weights_only=True)
+             for v in ("am_adam", "am_eric", "am_michael")}
+    expected = 0.5 * packs["am_adam"] + 0.3 * packs["am_eric"] + 0.2 * packs["am_michael"]
+    engine.set_voice("jared50_lex30_martha20", VOICES, 1.0)
+    assert torch.allclose(engine.pipeline.voices["jared50_lex30_martha20"], expected, atol=1e-6)
+
+
+def test_speed_and_voice_change_the_audio(engine: KokoroEngine) -> None:
+    engine.set_voice("heart100", VOICES, 1.0)
+    heart = engine.synthesize("Testing the voice.")
+    engine.set_voice("jared100", VOICES, 1.0)
+    jared = engine.synthesize("Testing the voice.")
+    assert heart.shape == jared.shape and not np.allclose(heart, jared)
+    # the tiny model predicts one frame per phoneme at speed 1; speed 0.5 doubles every duration
+    engine.set_voice("jared100", VOICES, 0.5)
+    slow = engine.synthesize("Testing the voice.")
+    assert abs(slow.size / jared.size - 2.0) < 0.1
+    engine.set_voice("jared50_lex30_martha20", VOICES, 1.0)
+
+
+def test_bad_voice_is_refused_and_the_old_one_stays(engine: KokoroEngine) -> None:
+    engine.set_voice("jared50_lex30_martha20", VOICES, 1.0)
+    with pytest.raises(VoiceMixError):
+        engine.set_voice("jared90", VOICES, 1.0)
+    with pytest.raises(EngineUnavailable, match="zz_nobody"):
+        engine.set_voice("zz_nobody", VOICES, 1.0)
+    assert engine.voice_spec == "jared50_lex30_martha20"
+
+
+def test_missing_weights_are_reported(tmp_path: Path) -> None:
+    with pytest.raises(EngineUnavailable, match="no config.json"):
+        KokoroEngine.load(EngineConfig(model_dir=str(tmp_path), device="cpu", voice="af_heart"))
+
+
+def test_split_phonemes_respects_the_context() -> None:
+    long = ", ".join(["ðɪs ɪz ɐ tˈɛst"] * 80)
+    chunks = _split_phonemes(long)
+    assert all(0 < len(c) <= MAX_PHONEMES for c in chunks)
+    assert "".join(chunks).replace(" ", "").replace(",", "") == long.replace(" ", "").replace(",", "")
+    assert _split_phonemes("x" * 1200) == ["x" * 510, "x" * 510, "x" * 180]
