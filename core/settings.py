@@ -50,8 +50,10 @@ class TwitchSettings:
     owner_id: str = ""
     #: The App counts as online while its WebSocket is open or it sent HTTP within this many seconds.
     app_online_window: float = 30.0
-    #: Optional redirect for the OAuth flow served by our server.
+    #: Optional redirect for the OAuth flow served by our server (default http://localhost:<port>/twitch/oauth/callback).
     redirect_uri: str = ""
+    #: Where the bot's Twitch tokens are kept (default: twitch_tokens.json next to the SQLite database).
+    token_file: str = ""
 
     @property
     def enabled(self) -> bool:

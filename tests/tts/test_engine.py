@@ -75,7 +75,7 @@ def test_bad_voice_is_refused_and_the_old_one_stays(engine: KokoroEngine) -> Non
 
 
 def test_missing_weights_are_reported(tmp_path: Path) -> None:
-    with pytest.raises(EngineUnavailable, match="no config.json"):
+    with pytest.raises(EngineUnavailable, match=r"no config\.json"):
         KokoroEngine.load(EngineConfig(model_dir=str(tmp_path), device="cpu", voice="af_heart"))
 
 
