@@ -88,8 +88,9 @@ class LiveSettings:
     async def _watch(self, path: Path) -> None:
         from watchfiles import awatch
 
-        # Watch the folder: editors often replace the file (write temp + rename) instead of writing to it.
-        async for changes in awatch(path.parent, stop_event=self._stop, debounce=200, step=50,
-                                    force_polling=False):
-            if any(Path(changed).name == path.name for _, changed in changes):
-                await self.reload()
+        logging.getLogger("watchfiles.main").setLevel(logging.WARNING)  # it logs every change at INFO
+        # Watch the folder, not the file: many editors save by writing a temp file and renaming it over.
+        # Only direct children named like the settings file count (the data folder may live beside it).
+        async for _ in awatch(path.parent, stop_event=self._stop, debounce=200, step=50, recursive=False,
+                              watch_filter=lambda _change, changed: Path(changed).name == path.name):
+            await self.reload()
