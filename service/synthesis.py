@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 ENGINE_RETRY_S = 30.0
 
 
-def remove_files(paths: list[str | None]) -> None:
+def remove_files(paths: Iterable[str | None]) -> None:
     for path in paths:
         if path:
             with contextlib.suppress(FileNotFoundError):

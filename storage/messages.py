@@ -7,15 +7,21 @@ never be overwritten by a slower synthesis result.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
+from typing import Any, cast
 
-from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy import CursorResult, Engine, Result, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from core.chat import WAITING_STATUSES, DeleteReason, QueueName, Source, Status
 from storage.models import MessageRow, ServerStateRow
+
+
+def _rowcount(result: Result[Any]) -> int:
+    """Rows an UPDATE matched (DML results are cursor results; the generic type does not say so)."""
+    return cast("CursorResult[Any]", result).rowcount
 
 
 def utcnow() -> datetime:
@@ -111,16 +117,6 @@ class MessageStore:
                                      rows)
             return [row_id for (row_id,) in result]
 
-    def seen_external_ids(self, external_ids: Iterable[str], within: timedelta) -> set[str]:
-        """Which of these Twitch message ids were stored recently (duplicate delivery)."""
-        ids = [e for e in external_ids if e]
-        if not ids:
-            return set()
-        with self._session() as session:
-            query = select(MessageRow.external_id).where(
-                MessageRow.external_id.in_(ids), MessageRow.received_at >= utcnow() - within)
-            return {e for (e,) in session.execute(query) if e}
-
     # --- reads ----------------------------------------------------------------------------------------
     def get(self, message_id: int) -> StoredMessage | None:
         with self._session() as session:
@@ -188,7 +184,7 @@ class MessageStore:
                        MessageRow.is_deleted.is_(False))
                 .values(status=Status.READY.value, audio_path=audio_path, audio_bytes=audio_bytes,
                         duration_s=duration_s, voice=voice, synthesized_at=utcnow()))
-            return result.rowcount == 1
+            return _rowcount(result) == 1
 
     def end_synthesis(self, message_id: int, status: Status, reason: str) -> None:
         """``synthesizing`` -> ``error`` (synthesis raised) or ``skipped`` (nothing to say)."""
@@ -217,7 +213,7 @@ class MessageStore:
                 .where(MessageRow.id == message_id, MessageRow.is_deleted.is_(False),
                        MessageRow.status.in_([s.value for s in from_statuses]))
                 .values(**values))
-            return result.rowcount == 1
+            return _rowcount(result) == 1
 
     def forget_audio(self, message_id: int) -> str | None:
         """Detach the WAV from a played row (metadata stays); returns the path to delete."""
@@ -281,10 +277,10 @@ class MessageStore:
             synth = session.execute(
                 update(MessageRow).where(MessageRow.status == Status.SYNTHESIZING.value,
                                          MessageRow.is_deleted.is_(False))
-                .values(status=Status.PENDING.value)).rowcount
+                .values(status=Status.PENDING.value))
             playing = session.execute(
                 update(MessageRow).where(MessageRow.status == Status.PLAYING.value, MessageRow.is_deleted.is_(False))
-                .values(status=Status.READY.value)).rowcount
+                .values(status=Status.READY.value))
             missing = 0
             query = select(MessageRow).where(MessageRow.status == Status.READY.value,
                                              MessageRow.is_deleted.is_(False))
@@ -292,7 +288,7 @@ class MessageStore:
                 if not row.audio_path or not wav_exists(row.audio_path):
                     row.status, row.audio_path, row.audio_bytes, row.duration_s = Status.PENDING.value, None, None, None
                     missing += 1
-            return RecoveryReport(synth, missing, playing)
+            return RecoveryReport(_rowcount(synth), missing, _rowcount(playing))
 
     # --- server state ---------------------------------------------------------------------------------
     def load_state(self) -> tuple[QueueName, bool]:

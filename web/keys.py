@@ -12,4 +12,5 @@ from tts.engine import EngineConfig, KokoroEngine
 
 SETTINGS = web.AppKey("settings", LiveSettings)
 STREAMVOICE = web.AppKey("streamvoice", StreamVoice)
-ENGINE_LOADER = web.AppKey("engine_loader", Callable[[EngineConfig], KokoroEngine])
+EngineLoader = Callable[[EngineConfig], KokoroEngine]
+ENGINE_LOADER: web.AppKey[EngineLoader] = web.AppKey("engine_loader")
