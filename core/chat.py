@@ -6,7 +6,7 @@ import enum
 from dataclasses import dataclass, field
 
 
-class QueueName(str, enum.Enum):
+class QueueName(enum.StrEnum):
     """The two queues; exactly one of them is active at a time."""
 
     MENTIONS = "mentions"
@@ -16,7 +16,7 @@ class QueueName(str, enum.Enum):
         return QueueName.BITS if self is QueueName.MENTIONS else QueueName.MENTIONS
 
 
-class Source(str, enum.Enum):
+class Source(enum.StrEnum):
     """Where a chat line came from (kept per message for auditing and duplicate detection)."""
 
     APP_HTTP = "app_http"
@@ -24,7 +24,7 @@ class Source(str, enum.Enum):
     TWITCH = "twitch"
 
 
-class Status(str, enum.Enum):
+class Status(enum.StrEnum):
     """Life cycle of a queued message.
 
     pending -> synthesizing -> ready -> playing -> played; ``error`` when synthesis failed;
@@ -44,7 +44,7 @@ class Status(str, enum.Enum):
 WAITING_STATUSES: frozenset[Status] = frozenset({Status.PENDING, Status.SYNTHESIZING, Status.READY})
 
 
-class DeleteReason(str, enum.Enum):
+class DeleteReason(enum.StrEnum):
     CLEARED = "cleared"
     OVERFLOW = "overflow"
 

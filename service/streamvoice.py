@@ -169,10 +169,10 @@ class StreamVoice:
 
     @property
     def ingest_source(self) -> str:
-        """Who feeds chat right now: the App, or the Twitch bot while the App is away."""
+        """Who feeds chat right now: ``app``, the Twitch bot (``twitch``) while the App is away, or ``none``."""
         if self.presence.online:
             return "app"
-        return "twitch" if self.settings.current.twitch.enabled else "app (offline)"
+        return "twitch" if self.twitch_state == "connected" else "none"
 
     async def snapshot(self) -> Event:
         counts = await self.db.call(self.db.store.counts)
@@ -183,7 +183,7 @@ class StreamVoice:
             "autoplay_running": self.playback.autoplay_running, **self._sizes(counts, queue),
             "now_playing": self.describe(current.item) if current else None,
             "waiting_for_audio": bool(current and current.waiting_for_audio),
-            "engine": self.worker.state, "ingest_source": self.ingest_source,
+            "engine": self.worker.state, "ingest_source": self.ingest_source, "twitch": self.twitch_state,
         }
 
     async def health(self) -> dict[str, Any]:

@@ -1,0 +1,458 @@
+"""A small, strict fake of the parts of Twitch the bot talks to, on aiohttp, for a real twitchio client.
+
+* id host: ``POST /oauth2/token`` (client credentials, authorisation code, refresh), ``GET /oauth2/validate``,
+  ``GET /oauth2/authorize`` (consents at once as ``signed_in_as`` and redirects back with a code);
+* Helix: ``GET /helix/users``, ``POST /helix/eventsub/subscriptions``, ``POST /helix/chat/messages``;
+* EventSub WebSocket ``/ws``: ``session_welcome``, keepalives, ``notification``, ``session_reconnect``,
+  ``revocation``.
+
+It checks what real Twitch checks where a mistake in our code would otherwise pass unnoticed: the client
+secret, user tokens (not app tokens) and the ``user:read:chat`` scope for WebSocket subscriptions, the
+subscribing user matching the token, the session being connected, the redirect URI matching the one sent to
+the consent page. Chat notifications carry complete ``channel.chat.message`` events (twitchio indexes most keys
+directly) with fragments split the way Twitch splits them; messages the bot sends come back as chat, as on
+Twitch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime
+import itertools
+import re
+import secrets
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+from aiohttp import WSMsgType, web
+from aiohttp.test_utils import TestServer
+
+CHAT_SUBSCRIPTION = "channel.chat.message"
+_CHEERMOTE = re.compile(r"^(?P<prefix>[A-Za-z]+?)(?P<bits>[1-9][0-9]*)$")
+_CHEER_PREFIXES = frozenset({"cheer", "biblethump", "kappa", "pogchamp", "kreygasm", "swiftrage", "showlove"})
+_TWITCH_EMOTES = {"Kappa": "25", "PogChamp": "305954156", "LUL": "425618", "BibleThump": "86"}
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.UTC).isoformat().replace("+00:00", "Z")
+
+
+@dataclass
+class FakeUser:
+    id: str
+    login: str
+    display_name: str
+
+    def helix(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "login": self.login, "display_name": self.display_name, "type": "",
+            "broadcaster_type": "affiliate", "description": "", "profile_image_url": "https://example.invalid/p.png",
+            "offline_image_url": "", "view_count": 0, "created_at": "2020-01-01T00:00:00Z",
+        }
+
+
+@dataclass
+class UserToken:
+    user_id: str
+    scopes: tuple[str, ...]
+    refresh: str
+
+
+@dataclass
+class Session:
+    id: str
+    ws: web.WebSocketResponse
+    request: web.Request
+    keepalive: asyncio.Task[None] | None = None
+
+
+@dataclass
+class Subscription:
+    id: str
+    type: str
+    version: str
+    condition: dict[str, str]
+    session_id: str
+    created_at: str = field(default_factory=_now)
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "status": "enabled", "type": self.type, "version": self.version,
+            "condition": self.condition, "created_at": self.created_at, "cost": 0,
+            "transport": {"method": "websocket", "session_id": self.session_id, "connected_at": self.created_at},
+        }
+
+
+def fragments_for(text: str, *, users: Iterable[FakeUser], cheering: bool) -> list[dict[str, Any]]:
+    """Split ``text`` like Twitch: mentions of known users, emotes, cheermotes (in cheers), and text runs."""
+    by_login = {u.login.lower(): u for u in users}
+    fragments: list[dict[str, Any]] = []
+
+    def add(kind: str, piece: str, **extra: Any) -> None:
+        if kind == "text" and fragments and fragments[-1]["type"] == "text":
+            fragments[-1]["text"] += piece
+            return
+        fragments.append({"type": kind, "text": piece, "cheermote": None, "emote": None, "mention": None, **extra})
+
+    for piece in re.split(r"(\s+)", text):
+        if not piece:
+            continue
+        cheer = _CHEERMOTE.match(piece) if cheering else None
+        user = by_login.get(piece[1:].lower()) if piece.startswith("@") else None
+        if cheer and cheer["prefix"].lower() in _CHEER_PREFIXES:
+            bits = int(cheer["bits"])
+            tier = max(t for t in (1, 100, 1000, 5000, 10000) if t <= bits)
+            add("cheermote", piece, cheermote={"prefix": cheer["prefix"].lower(), "bits": bits, "tier": tier})
+        elif user is not None:
+            add("mention", piece, mention={"user_id": user.id, "user_login": user.login,
+                                           "user_name": user.display_name})
+        elif piece in _TWITCH_EMOTES:
+            add("emote", piece, emote={"id": _TWITCH_EMOTES[piece], "emote_set_id": "0", "owner_id": "0",
+                                       "format": ["static"]})
+        else:
+            add("text", piece)
+    return fragments
+
+
+def chat_event(*, broadcaster: FakeUser, chatter: FakeUser, text: str, users: Iterable[FakeUser],
+               bits: int | None = None, badges: Iterable[str] = (), source_broadcaster: FakeUser | None = None,
+               message_id: str | None = None) -> dict[str, Any]:
+    """A complete ``channel.chat.message`` event, as Twitch sends it (every key present, nulls included)."""
+    badge_list = [{"set_id": b, "id": "1", "info": ""} for b in badges]
+    return {
+        "broadcaster_user_id": broadcaster.id, "broadcaster_user_login": broadcaster.login,
+        "broadcaster_user_name": broadcaster.display_name,
+        "source_broadcaster_user_id": source_broadcaster.id if source_broadcaster else None,
+        "source_broadcaster_user_login": source_broadcaster.login if source_broadcaster else None,
+        "source_broadcaster_user_name": source_broadcaster.display_name if source_broadcaster else None,
+        "chatter_user_id": chatter.id, "chatter_user_login": chatter.login,
+        "chatter_user_name": chatter.display_name,
+        "message_id": message_id or str(uuid.uuid4()),
+        "source_message_id": str(uuid.uuid4()) if source_broadcaster else None,
+        "is_source_only": False if source_broadcaster else None,
+        "message": {"text": text, "fragments": fragments_for(text, users=users, cheering=bits is not None)},
+        "color": "#1E90FF", "badges": badge_list,
+        "source_badges": badge_list if source_broadcaster else None,
+        "message_type": "text", "cheer": {"bits": bits} if bits is not None else None, "reply": None,
+        "channel_points_custom_reward_id": None, "channel_points_animation_id": None,
+    }
+
+
+class FakeTwitch:
+    """Start with ``await fake.start()``; point twitchio at ``api_base``, ``id_base`` and ``wss``."""
+
+    def __init__(self, *, client_id: str = "fake-client-id", client_secret: str = "fake-client-secret",
+                 keepalive_interval: float = 2.0) -> None:
+        self.client_id = client_id
+        self.client_secret = client_secret
+        self.keepalive_interval = keepalive_interval
+        self.users: dict[str, FakeUser] = {}
+        self.app_tokens: set[str] = set()
+        self.user_tokens: dict[str, UserToken] = {}
+        self.refresh_tokens: dict[str, tuple[str, tuple[str, ...]]] = {}
+        self.codes: dict[str, tuple[str, tuple[str, ...], str]] = {}
+        self.sessions: dict[str, Session] = {}
+        self.subscriptions: dict[str, Subscription] = {}
+        self.sent_messages: list[dict[str, Any]] = []
+        #: The account that is "signed in" in the browser when the consent page is opened.
+        self.signed_in_as: str | None = None
+        #: Cleared: new sockets connect but get no welcome until it is set again (a slow reconnect).
+        self.welcome_gate = asyncio.Event()
+        self.welcome_gate.set()
+        self._ids = itertools.count(1)
+        self._server: TestServer | None = None
+
+    # --- lifecycle ----------------------------------------------------------------------------------
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_post("/oauth2/token", self._token)
+        app.router.add_get("/oauth2/validate", self._validate)
+        app.router.add_get("/oauth2/authorize", self._authorize)
+        app.router.add_get("/helix/users", self._users)
+        app.router.add_post("/helix/eventsub/subscriptions", self._subscribe)
+        app.router.add_post("/helix/chat/messages", self._send_chat)
+        app.router.add_get("/ws", self._websocket)
+        self._server = TestServer(app, host="127.0.0.1")
+        await self._server.start_server()
+
+    async def close(self) -> None:
+        self.welcome_gate.set()
+        for session in list(self.sessions.values()):
+            with contextlib.suppress(Exception):
+                await session.ws.close()
+        if self._server is not None:
+            await self._server.close()
+
+    @property
+    def base(self) -> str:
+        assert self._server is not None
+        return f"http://127.0.0.1:{self._server.port}"
+
+    @property
+    def api_base(self) -> str:
+        return f"{self.base}/helix/"
+
+    @property
+    def id_base(self) -> str:
+        return f"{self.base}/"
+
+    @property
+    def wss(self) -> str:
+        return f"ws://127.0.0.1:{self._server.port if self._server else 0}/ws"
+
+    # --- test controls ------------------------------------------------------------------------------
+    def add_user(self, user_id: str, login: str, display_name: str | None = None) -> FakeUser:
+        user = FakeUser(user_id, login, display_name or login)
+        self.users[user_id] = user
+        return user
+
+    def grant(self, user_id: str, scopes: Iterable[str]) -> tuple[str, str]:
+        """Issue a user token pair, as if ``user_id`` had authorised our client earlier."""
+        access, refresh = f"access-{secrets.token_hex(8)}", f"refresh-{secrets.token_hex(8)}"
+        self.user_tokens[access] = UserToken(user_id, tuple(scopes), refresh)
+        self.refresh_tokens[refresh] = (user_id, tuple(scopes))
+        return access, refresh
+
+    def expire(self, access_token: str) -> None:
+        """The access token stops working (its refresh token still does)."""
+        self.user_tokens.pop(access_token, None)
+
+    def revoke(self, user_id: str) -> None:
+        """The user disconnected our app: every token and refresh token of theirs is dead."""
+        self.user_tokens = {t: v for t, v in self.user_tokens.items() if v.user_id != user_id}
+        self.refresh_tokens = {r: v for r, v in self.refresh_tokens.items() if v[0] != user_id}
+
+    async def disconnect_app(self, user_id: str) -> None:
+        """The user removes our app in their Twitch connections: tokens die, subscriptions are revoked."""
+        self.revoke(user_id)
+        for sub in list(self.subscriptions.values()):
+            session = self.sessions.get(sub.session_id)
+            if sub.condition.get("user_id") != user_id or session is None:
+                continue
+            del self.subscriptions[sub.id]
+            revoked = {**sub.describe(), "status": "authorization_revoked"}
+            await session.ws.send_json({
+                "metadata": {"message_id": str(uuid.uuid4()), "message_type": "revocation",
+                             "message_timestamp": _now(), "subscription_type": sub.type,
+                             "subscription_version": sub.version},
+                "payload": {"subscription": revoked},
+            })
+
+    def chat_sessions(self) -> set[str]:
+        """Sessions that currently carry a chat subscription."""
+        return {s.session_id for s in self.subscriptions.values()
+                if s.type == CHAT_SUBSCRIPTION and s.session_id in self.sessions}
+
+    async def chat(self, chatter: FakeUser, text: str, *, broadcaster: FakeUser, bits: int | None = None,
+                   badges: Iterable[str] = (), source_broadcaster: FakeUser | None = None) -> str:
+        """Someone types in ``broadcaster``'s chat: a notification to every session subscribed to it."""
+        event = chat_event(broadcaster=broadcaster, chatter=chatter, text=text, users=self.users.values(),
+                           bits=bits, badges=badges, source_broadcaster=source_broadcaster)
+        delivered = 0
+        for sub in list(self.subscriptions.values()):
+            session = self.sessions.get(sub.session_id)
+            if sub.type != CHAT_SUBSCRIPTION or session is None \
+                    or sub.condition["broadcaster_user_id"] != broadcaster.id:
+                continue
+            await session.ws.send_json({
+                "metadata": {"message_id": str(uuid.uuid4()), "message_type": "notification",
+                             "message_timestamp": _now(), "subscription_type": sub.type,
+                             "subscription_version": sub.version},
+                "payload": {"subscription": sub.describe(), "event": event},
+            })
+            delivered += 1
+        assert delivered, "no chat subscription to deliver to"
+        return str(event["message_id"])
+
+    async def drop_connections(self) -> None:
+        """Cut every EventSub socket without a goodbye (a network drop); their subscriptions die with them."""
+        for session in list(self.sessions.values()):
+            transport = session.request.transport
+            if transport is not None:
+                transport.abort()
+
+    async def request_reconnect(self) -> None:
+        """Twitch's planned move: ``session_reconnect`` with a URL; subscriptions follow to the new socket."""
+        for session in list(self.sessions.values()):
+            url = f"{self.wss}?{urlencode({'reconnect_from': session.id})}"
+            await session.ws.send_json({
+                "metadata": {"message_id": str(uuid.uuid4()), "message_type": "session_reconnect",
+                             "message_timestamp": _now()},
+                "payload": {"session": {"id": session.id, "status": "reconnecting", "connected_at": _now(),
+                                        "keepalive_timeout_seconds": None, "reconnect_url": url,
+                                        "recovery_url": None}},
+            })
+
+    # --- id host ------------------------------------------------------------------------------------
+    @staticmethod
+    def _error(status: int, message: str) -> web.Response:
+        return web.json_response({"status": status, "message": message}, status=status)
+
+    async def _token(self, request: web.Request) -> web.Response:
+        q = request.query
+        if q.get("client_id") != self.client_id:
+            return self._error(400, "invalid client")
+        if q.get("client_secret") != self.client_secret:
+            return self._error(403, "invalid client secret")
+        grant = q.get("grant_type")
+        if grant == "client_credentials":
+            token = f"app-{secrets.token_hex(8)}"
+            self.app_tokens.add(token)
+            return web.json_response({"access_token": token, "expires_in": 5_000_000, "token_type": "bearer"})
+        if grant == "authorization_code":
+            found = self.codes.pop(q.get("code", ""), None)
+            if found is None:
+                return self._error(400, "Invalid authorization code")
+            user_id, scopes, redirect = found
+            if q.get("redirect_uri") != redirect:
+                return self._error(400, "Parameter redirect_uri does not match registered URI")
+            return self._issue(user_id, scopes)
+        if grant == "refresh_token":
+            found_refresh = self.refresh_tokens.pop(q.get("refresh_token", ""), None)
+            if found_refresh is None:
+                return self._error(400, "Invalid refresh token")
+            user_id, scopes = found_refresh
+            self.user_tokens = {t: v for t, v in self.user_tokens.items() if v.refresh != q.get("refresh_token")}
+            return self._issue(user_id, scopes)
+        return self._error(400, "unsupported grant type")
+
+    def _issue(self, user_id: str, scopes: tuple[str, ...]) -> web.Response:
+        access, refresh = self.grant(user_id, scopes)
+        return web.json_response({"access_token": access, "refresh_token": refresh, "expires_in": 14_000,
+                                  "scope": list(scopes), "token_type": "bearer"})
+
+    async def _validate(self, request: web.Request) -> web.Response:
+        # Twitch accepts both schemes here (twitchio's managed client rewrites "OAuth" to "Bearer")
+        token = request.headers.get("Authorization", "").removeprefix("OAuth ").removeprefix("Bearer ")
+        if token in self.app_tokens:
+            return web.json_response({"client_id": self.client_id, "scopes": [], "expires_in": 5_000_000})
+        user = self.user_tokens.get(token)
+        if user is None:
+            return self._error(401, "invalid access token")
+        return web.json_response({"client_id": self.client_id, "login": self.users[user.user_id].login,
+                                  "scopes": list(user.scopes), "user_id": user.user_id, "expires_in": 14_000})
+
+    async def _authorize(self, request: web.Request) -> web.Response:
+        q = request.query
+        if q.get("client_id") != self.client_id or q.get("response_type") != "code":
+            return self._error(400, "bad authorize request")
+        if self.signed_in_as is None:
+            return self._error(400, "nobody is signed in to the fake browser")
+        code = f"code-{secrets.token_hex(6)}"
+        scopes = tuple(q.get("scope", "").split())
+        self.codes[code] = (self.signed_in_as, scopes, q["redirect_uri"])
+        back = {"code": code, "scope": " ".join(scopes), "state": q.get("state", "")}
+        raise web.HTTPFound(f"{q['redirect_uri']}?{urlencode(back)}")
+
+    # --- Helix --------------------------------------------------------------------------------------
+    def _helix_caller(self, request: web.Request) -> str | UserToken | web.Response:
+        """The app token or the user token behind a Helix request, or the error Twitch would answer."""
+        if request.headers.get("Client-ID") != self.client_id:
+            return self._error(401, "Client ID and OAuth token do not match")
+        token = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        if token in self.app_tokens:
+            return token
+        user = self.user_tokens.get(token)
+        if user is None:
+            return self._error(401, "Invalid OAuth token")
+        return user
+
+    async def _users(self, request: web.Request) -> web.Response:
+        caller = self._helix_caller(request)
+        if isinstance(caller, web.Response):
+            return caller
+        ids = set(request.query.getall("id", []))
+        logins = {login.lower() for login in request.query.getall("login", [])}
+        found = [u.helix() for u in self.users.values() if u.id in ids or u.login in logins]
+        return web.json_response({"data": found})
+
+    async def _subscribe(self, request: web.Request) -> web.Response:
+        caller = self._helix_caller(request)
+        if isinstance(caller, web.Response):
+            return caller
+        body = await request.json()
+        transport = body.get("transport", {})
+        if transport.get("method") != "websocket":
+            return self._error(400, "only websocket transport is faked")
+        if not isinstance(caller, UserToken):
+            return self._error(400, "websocket transport requires a user access token")
+        if body.get("type") != CHAT_SUBSCRIPTION or body.get("version") != "1":
+            return self._error(400, "only channel.chat.message v1 is faked")
+        condition = body.get("condition", {})
+        if condition.get("user_id") != caller.user_id or "user:read:chat" not in caller.scopes:
+            return self._error(403, "subscription missing proper authorization")
+        if condition.get("broadcaster_user_id") not in self.users:
+            return self._error(400, "invalid broadcaster_user_id")
+        session_id = transport.get("session_id")
+        if session_id not in self.sessions:
+            return self._error(400, "websocket transport session does not exist or has already disconnected")
+        for sub in self.subscriptions.values():
+            if sub.session_id == session_id and sub.condition == condition and sub.type == body["type"]:
+                return self._error(409, f"subscription already exists id={sub.id}")
+        sub = Subscription(str(uuid.uuid4()), body["type"], body["version"], condition, session_id)
+        self.subscriptions[sub.id] = sub
+        return web.json_response({"data": [sub.describe()], "total": len(self.subscriptions), "total_cost": 0,
+                                  "max_total_cost": 10}, status=202)
+
+    async def _send_chat(self, request: web.Request) -> web.Response:
+        caller = self._helix_caller(request)
+        if isinstance(caller, web.Response):
+            return caller
+        body = await request.json()
+        sender, broadcaster = self.users.get(str(body.get("sender_id"))), self.users.get(body.get("broadcaster_id"))
+        if sender is None or broadcaster is None:
+            return self._error(400, "unknown sender or broadcaster")
+        if isinstance(caller, UserToken) and (caller.user_id != sender.id or "user:write:chat" not in caller.scopes):
+            return self._error(401, "The sender must have authorized the app with the user:write:chat scope")
+        self.sent_messages.append(body)
+        badges = ("broadcaster",) if sender.id == broadcaster.id else ()
+        # as on Twitch, the bot's own message arrives in chat like anyone's
+        if any(s.condition["broadcaster_user_id"] == broadcaster.id for s in self.subscriptions.values()):
+            await self.chat(sender, body["message"], broadcaster=broadcaster, badges=badges)
+        return web.json_response({"data": [{"message_id": str(uuid.uuid4()), "is_sent": True,
+                                            "drop_reason": None}]})
+
+    # --- EventSub WebSocket -------------------------------------------------------------------------
+    async def _websocket(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        session = Session(f"session-{next(self._ids)}", ws, request)
+        moved_from = request.query.get("reconnect_from")
+        self.sessions[session.id] = session
+        try:
+            await self.welcome_gate.wait()
+            if moved_from:  # subscriptions follow a planned reconnect; the client closes the old socket
+                for sub in self.subscriptions.values():
+                    if sub.session_id == moved_from:
+                        sub.session_id = session.id
+            await ws.send_json({
+                "metadata": {"message_id": str(uuid.uuid4()), "message_type": "session_welcome",
+                             "message_timestamp": _now()},
+                "payload": {"session": {"id": session.id, "status": "connected", "connected_at": _now(),
+                                        "keepalive_timeout_seconds": 10, "reconnect_url": None,
+                                        "recovery_url": None}},
+            })
+            session.keepalive = asyncio.create_task(self._keepalives(session))
+            async for frame in ws:
+                if frame.type is WSMsgType.TEXT:  # clients must not send anything
+                    await ws.close(code=4001, message=b"client sent inbound traffic")
+        finally:
+            if session.keepalive is not None:
+                session.keepalive.cancel()
+            self.sessions.pop(session.id, None)
+            self.subscriptions = {k: s for k, s in self.subscriptions.items() if s.session_id != session.id}
+        return ws
+
+    async def _keepalives(self, session: Session) -> None:
+        with contextlib.suppress(ConnectionError, RuntimeError):
+            while not session.ws.closed:
+                await asyncio.sleep(self.keepalive_interval)
+                await session.ws.send_json({
+                    "metadata": {"message_id": str(uuid.uuid4()), "message_type": "session_keepalive",
+                                 "message_timestamp": _now()},
+                    "payload": {},
+                })

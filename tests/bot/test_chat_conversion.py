@@ -1,0 +1,120 @@
+"""Twitch chat event -> IncomingChat: pure functions, no network.
+
+Events are built with the same complete payloads the fake Twitch sends and parsed by twitchio's own
+``ChatMessage``, so the test also pins the attribute names the bot reads from twitchio.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from twitchio import ChatMessage
+
+from bot.conversion import (
+    ChatLine,
+    Fragment,
+    chat_line,
+    ignore_reason,
+    may_clear,
+    may_run_commands,
+    sender_name,
+    text_without_cheermotes,
+    to_incoming,
+)
+from core.chat import Source
+from tests.bot.fake_twitch import FakeUser, chat_event
+
+STREAMER = FakeUser("1001", "streamer", "Streamer")
+BOT = FakeUser("2002", "streamvoicebot", "StreamVoiceBot")
+VIEWER = FakeUser("3003", "cool_guy_99", "Cool_Guy_99")
+OTHER = FakeUser("5005", "otherstreamer", "OtherStreamer")
+USERS = (STREAMER, BOT, VIEWER, OTHER)
+
+
+def line_for(text: str, *, chatter: FakeUser = VIEWER, **kwargs: Any) -> ChatLine:
+    event = chat_event(broadcaster=STREAMER, chatter=chatter, text=text, users=USERS, **kwargs)
+    return chat_line(ChatMessage(event, http=None))  # type: ignore[arg-type]
+
+
+def test_mention_becomes_a_twitch_chat_with_its_message_id() -> None:
+    event = chat_event(broadcaster=STREAMER, chatter=VIEWER, text="@streamer hi there", users=USERS,
+                       message_id="m-1")
+    chat = to_incoming(chat_line(ChatMessage(event, http=None)))  # type: ignore[arg-type]
+    assert chat.sent_by == "Cool_Guy_99" and chat.text == "@streamer hi there"
+    assert chat.source is Source.TWITCH and chat.bits_amount is None and chat.external_id == "m-1"
+    assert chat.emotes == frozenset()
+
+
+def test_cheer_keeps_its_bits_and_loses_every_cheermote() -> None:
+    line = line_for("Cheer100 you rock BibleThump50   Cheer50", bits=200)
+    assert [f.type for f in line.fragments] == ["cheermote", "text", "cheermote", "text", "cheermote"]
+    chat = to_incoming(line)
+    assert chat.bits_amount == 200 and chat.text == "you rock" and chat.is_cheer
+
+
+def test_cheermote_like_words_outside_a_cheer_are_plain_text() -> None:
+    # Twitch only makes cheermote fragments in cheers: "Cheer100" in a normal message is just a word
+    chat = to_incoming(line_for("@streamer Cheer100 is how you cheer"))
+    assert chat.text == "@streamer Cheer100 is how you cheer" and chat.bits_amount is None
+
+
+def test_only_cheermote_fragments_are_removed_not_words_that_look_like_them() -> None:
+    line = ChatLine(message_id="m", broadcaster_id="1", chatter_id="2", chatter_login="v", chatter_name="v",
+                    text="Corgo100 hi PogChamp", bits=100,
+                    fragments=(Fragment("cheermote", "Corgo100"), Fragment("text", " hi "),
+                               Fragment("emote", "PogChamp")))
+    assert text_without_cheermotes(line) == "hi PogChamp"
+    assert to_incoming(line).emotes == frozenset({"PogChamp"})
+
+
+def test_emote_fragments_become_the_emote_set() -> None:
+    chat = to_incoming(line_for("@streamer Kappa that was LUL Kappa"))
+    assert chat.emotes == frozenset({"Kappa", "LUL"})
+    assert chat.text == "@streamer Kappa that was LUL Kappa"  # the service drops them when speaking
+
+
+def test_without_fragments_the_text_is_kept() -> None:
+    line = ChatLine(message_id="m", broadcaster_id="1", chatter_id="2", chatter_login="v", chatter_name="v",
+                    text="  @streamer   spaced  ")
+    assert to_incoming(line).text == "@streamer spaced"
+
+
+@pytest.mark.parametrize(("login", "display", "expected"), [
+    ("cool_guy_99", "Cool_Guy_99", "Cool_Guy_99"),  # same name, nicer capitals
+    ("tanaka_jp", "田中", "tanaka_jp"),  # localised display name: ignored_users lists logins
+    ("viewer", "", "viewer"),
+])
+def test_sender_name(login: str, display: str, expected: str) -> None:
+    line = ChatLine(message_id="m", broadcaster_id="1", chatter_id="2", chatter_login=login,
+                    chatter_name=display, text="x")
+    assert sender_name(line) == expected
+
+
+def test_shared_chat_copies_from_other_channels_are_ignored() -> None:
+    assert ignore_reason(line_for("@streamer hi", source_broadcaster=OTHER), BOT.id) == \
+        "shared chat from another channel"
+    assert ignore_reason(line_for("@streamer hi", source_broadcaster=STREAMER), BOT.id) is None
+    assert ignore_reason(line_for("@streamer hi"), BOT.id) is None
+
+
+def test_the_bots_own_messages_are_ignored() -> None:
+    assert ignore_reason(line_for("@streamer hi", chatter=BOT), BOT.id) == "the bot's own message"
+    # the bot running on the streamer's account: the streamer's own lines are the bot's
+    assert ignore_reason(line_for("@streamer hi", chatter=STREAMER), STREAMER.id) == "the bot's own message"
+
+
+def test_commands_are_read_from_the_bot_account_only_when_it_is_the_broadcaster() -> None:
+    assert may_run_commands(line_for("!ttsclear"), BOT.id)
+    assert not may_run_commands(line_for("!ttsclear", chatter=BOT), BOT.id)
+    assert may_run_commands(line_for("!ttsclear", chatter=STREAMER, badges=["broadcaster"]), STREAMER.id)
+    assert not may_run_commands(line_for("!ttsclear", source_broadcaster=OTHER), BOT.id)
+
+
+@pytest.mark.parametrize(("badges", "allowed"), [
+    ({"broadcaster"}, True), ({"moderator", "subscriber"}, True), ({"lead_moderator"}, True),
+    ({"vip"}, False), ({"subscriber", "founder"}, False), (set(), False), ({"staff"}, False),
+])
+def test_who_may_clear(badges: set[str], allowed: bool) -> None:
+    assert may_clear(badges) is allowed
+    assert may_clear(line_for("!ttsclear", badges=sorted(badges)).badges) is allowed
