@@ -21,7 +21,8 @@ CONFIRM_INTERVAL_S = 30.0
 
 
 def _clear_allowed(ctx: commands.Context[Any]) -> bool:
-    return may_clear(b.set_id for b in ctx.chatter.badges)
+    # a chat message's chatter is a ``Chatter`` (with badges); other contexts carry a bare ``PartialUser``
+    return may_clear(b.set_id for b in getattr(ctx.chatter, "badges", ()))
 
 
 class ChatComponent(commands.Component):
