@@ -116,8 +116,15 @@ def _flush_base(out: list[str], base: str, marks: list[str]) -> None:
         out.extend(marks[:_MAX_MARKS])
 
 
+#: ``_clean_characters`` for pure-ASCII text (most chat): spaces stay, other control characters go.
+_ASCII_CLEAN = {c: (" " if chr(c).isspace() else None) for c in range(128)
+                if chr(c).isspace() or unicodedata.category(chr(c)) in _INVISIBLE_CATEGORIES}
+
+
 def _clean_characters(text: str) -> str:
     """Drop invisible, control and pictographic characters and zalgo floods; NFC the rest."""
+    if text.isascii():  # no marks, pictographs or blanks, and NFC changes nothing: one C-level pass
+        return text.translate(_ASCII_CLEAN)
     out: list[str] = []
     base = ""
     marks: list[str] = []
@@ -221,6 +228,8 @@ def _scheme_start(core: str) -> int:
 
 
 def _is_bare_link(core: str) -> bool:
+    if "." not in core:  # both "www." and "host.tld" need a dot
+        return False
     if core.lower().startswith("www.") and len(core) > 4:
         return True
     host = core
@@ -286,8 +295,16 @@ def _squeeze_units(word: str) -> str:
     return "".join(out)
 
 
+#: An ASCII word ``_squeeze`` leaves as it is: letters, at most one sentence mark, no letter run over three
+#: and no 2-3 letter unit repeated four times (checked by ``_FLOOD``); the common case, decided by two regexes.
+_PLAIN_WORD = re.compile(r"[A-Za-z]+[!?.,;:]?")
+_FLOOD = re.compile(r"(?i:([a-z])\1{3})|([a-zA-Z]{2,3})\2{3}")
+
+
 def _squeeze(word: str) -> str:
     """Squeeze letter floods, unit floods and punctuation/symbol runs in one word; digits are untouched."""
+    if _PLAIN_WORD.fullmatch(word) and not _FLOOD.search(word):
+        return word
     parts: list[str] = []
     for key, group in groupby(word, key=str.casefold):
         run = "".join(group)
@@ -318,6 +335,9 @@ def _collapse_repeats(words: list[str]) -> list[str]:
     """Say a word or short phrase repeated three or more times in a row once (the last copy, for its
     punctuation)."""
     keys = [_phrase_key(w) for w in words]
+    present = [k for k in keys if k is not None]
+    if len(set(present)) == len(present):  # no word occurs twice: nothing can repeat (the common case)
+        return words
     out: list[str] = []
     i, n = 0, len(words)
     while i < n:

@@ -118,7 +118,7 @@ class StreamVoice:
             spoken_text=decision.spoken_text, bits_amount=chat.bits_amount, external_id=chat.external_id,
             status=decision.status, reason=decision.reason))
         if decision.will_speak:
-            self.worker.wake()
+            self.worker.wake(decision.queue)
             self.playback.items_changed()
             self.events.state_changed()
         return AcceptResult(queued=decision.will_speak, id=row_id, queue=decision.queue,

@@ -1,13 +1,27 @@
-"""The background synthesis worker: pending rows -> WAV files, oldest first, never on the event loop."""
+"""The background synthesis worker: pending rows -> WAV files, oldest first, never on the event loop.
+
+The worker runs ``engine.lanes`` lanes (2 on CPU, each rendering one message on its own thread; 1 on CUDA,
+rendering up to ``engine.max_batch`` messages per forward pass). Each lane claims the next pending rows
+(the item a player waits for, then the active queue, then the other one), renders, writes the WAV and marks
+the row ready only if it is still being synthesised (a Clear meanwhile wins). A failing message is marked
+``error`` alone. Renders for the active queue (or the item a player waits for) are urgent: the others pause
+between model blocks while they run. When a line for the active queue arrives while every lane renders the
+*other* queue, the newest such render is cancelled and its row goes back to pending, so the line the
+streamer is listening to starts at once instead of one backlog item later (bench/README.md, "latency").
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import os
+import threading
+import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -15,12 +29,36 @@ import numpy as np
 from core.chat import QueueName, Status
 from service.database import AsyncStore
 from storage.messages import RemovedAudio, StoredMessage
-from tts.engine import SAMPLE_RATE, EngineConfig, EngineUnavailable, KokoroEngine
+from tts.engine import SAMPLE_RATE, EngineConfig, EngineUnavailable, KokoroEngine, RenderCancelled
 from tts.wav import write_wav_atomic
 
 log = logging.getLogger(__name__)
 
 ENGINE_RETRY_S = 30.0
+#: Threads for renders, WAV writes and voice changes (renders use at most ``engine.lanes`` of them).
+EXECUTOR_THREADS = 4
+
+
+@dataclass
+class _Render:
+    """What one lane is rendering right now."""
+
+    items: list[StoredMessage]
+    cancel: threading.Event = field(default_factory=threading.Event)
+    started: float = field(default_factory=time.monotonic)
+
+
+def _render_batch(engine: KokoroEngine, texts: list[str]) -> list[np.ndarray | Exception]:
+    """Phonemize each text (a failure stays that text's), then render the rest together."""
+    chunks: list[list[str] | Exception] = []
+    for text in texts:
+        try:
+            chunks.append(engine.phonemize(text))
+        except Exception as exc:
+            chunks.append(exc)
+    good = [c for c in chunks if not isinstance(c, Exception)]
+    rendered = iter(engine.render_batch(good) if good else [])
+    return [c if isinstance(c, Exception) else next(rendered) for c in chunks]
 
 
 def remove_files(paths: Iterable[str | None]) -> None:
@@ -52,9 +90,11 @@ class SynthesisWorker:
         self._on_change = on_change
         self._protect = protect
         self._engine_loader = engine_loader
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="synth")
+        self._executor = ThreadPoolExecutor(max_workers=EXECUTOR_THREADS, thread_name_prefix="synth")
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._renders: dict[int, _Render] = {}
+        self._lanes = 1
         self.engine: KokoroEngine | None = None
         self.state = "loading"
         #: A row a player is waiting for jumps the queue.
@@ -70,8 +110,25 @@ class SynthesisWorker:
                 await self._task
         self._executor.shutdown(wait=True, cancel_futures=True)
 
-    def wake(self) -> None:
+    def wake(self, queue: QueueName | None = None) -> None:
+        """New work. ``queue``: a line was just stored there; if it is the active queue (or a player is
+        waiting for an item) and every lane is busy with the other queue, that render yields its lane."""
         self._wakeup.set()
+        if (queue is not None and queue is self._active_queue()) or self.prefer is not None:
+            self._preempt_other_queue()
+
+    def _preempt_other_queue(self) -> None:
+        if len(self._renders) < self._lanes:
+            return  # a lane is free (or about to be): it takes the new work
+        active = self._active_queue()
+        if any(self.prefer == item.id or item.queue is active
+               for render in self._renders.values() for item in render.items):
+            return  # a lane already works for the active queue; it takes the new line next
+        victim = max(self._renders.values(), key=lambda r: r.started)  # the newest has done the least
+        if not victim.cancel.is_set():
+            log.info("cancelling synthesis of %s (%s queue) for a new %s item",
+                     [i.id for i in victim.items], victim.items[0].queue.value, active.value)
+            victim.cancel.set()
 
     async def _in_thread(self, fn: Callable[..., object], *args: object) -> object:
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
@@ -92,30 +149,97 @@ class SynthesisWorker:
             log.error("speech engine unavailable: %s (retrying every %.0fs)", exc, ENGINE_RETRY_S)
             return False
         assert self.engine is not None
+        # The model, G2P lexicons and spaCy make ~0.5 M long-lived objects; every full collection walked them
+        # all (~200 ms with the event loop stopped: the ingest latency spikes). Park them outside the GC.
+        gc.collect()
+        gc.freeze()
         self.state = f"ready on {self.engine.device}"
         return True
 
     async def _run(self) -> None:
-        while True:
-            if self.engine is None and not await self._load_engine():
-                self._wakeup.clear()
-                with contextlib.suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(self._wakeup.wait(), ENGINE_RETRY_S)
-                continue
+        while self.engine is None and not await self._load_engine():
             self._wakeup.clear()
-            items = await self._db.call(self._db.store.claim_for_synthesis, self._active_queue(), 1, self.prefer)
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._wakeup.wait(), ENGINE_RETRY_S)
+        self._lanes = max(1, min(int(getattr(self.engine, "lanes", 1)), EXECUTOR_THREADS - 1))
+        lanes = [asyncio.create_task(self._lane(lane), name=f"synthesis-lane-{lane}") for lane in range(self._lanes)]
+        try:
+            await asyncio.gather(*lanes)
+        finally:
+            for task in lanes:
+                task.cancel()
+            await asyncio.gather(*lanes, return_exceptions=True)
+
+    async def _lane(self, lane: int) -> None:
+        engine = self.engine
+        assert engine is not None
+        batch = max(1, int(getattr(engine, "max_batch", 1)))
+        while True:
+            self._wakeup.clear()
+            items = await self._db.call(self._db.store.claim_for_synthesis, self._active_queue(), batch, self.prefer)
             if not items:
                 await self._wakeup.wait()
                 continue
-            for item in items:
-                await self._synthesize(item)
+            self._wakeup.set()  # there may be more: let idle lanes look too
+            render = _Render(items)
+            self._renders[lane] = render
+            urgent = any(item.queue is self._active_queue() or item.id == self.prefer for item in items)
+            try:
+                if len(items) == 1:
+                    await self._synthesize(items[0], render.cancel, urgent)
+                else:
+                    await self._synthesize_batch(items)
+            finally:
+                del self._renders[lane]
 
-    async def _synthesize(self, item: StoredMessage) -> None:
+    async def _synthesize(self, item: StoredMessage, cancel: threading.Event | None = None,
+                          urgent: bool = False) -> None:
         engine = self.engine
         assert engine is not None
         text = item.spoken_text if item.spoken_text is not None else item.text
         try:
-            audio: np.ndarray = await self._in_thread(engine.synthesize, text)  # type: ignore[assignment]
+            audio: np.ndarray = await self._in_thread(  # type: ignore[assignment]
+                engine.synthesize, text, cancel, urgent)
+        except asyncio.CancelledError:
+            await self._db.call(self._db.store.release_claims, [item.id])
+            raise
+        except RenderCancelled:  # preempted: back to pending, the lane takes the urgent line next
+            await self._db.call(self._db.store.release_claims, [item.id])
+            self._wakeup.set()
+            return
+        except Exception as exc:
+            await self._failed(item, exc)
+            return
+        await self._store(item, audio)
+
+    async def _synthesize_batch(self, items: list[StoredMessage]) -> None:
+        """Several rows in shared forward passes; each row still succeeds or fails on its own."""
+        engine = self.engine
+        assert engine is not None
+        texts = [item.spoken_text if item.spoken_text is not None else item.text for item in items]
+        try:
+            results: list[np.ndarray | Exception] = await self._in_thread(  # type: ignore[assignment]
+                _render_batch, engine, texts)
+        except asyncio.CancelledError:
+            await self._db.call(self._db.store.release_claims, [i.id for i in items])
+            raise
+        for item, result in zip(items, results, strict=True):
+            if isinstance(result, Exception):
+                await self._failed(item, result)
+            else:
+                await self._store(item, result)
+
+    async def _failed(self, item: StoredMessage, exc: BaseException) -> None:
+        reason = f"{type(exc).__name__}: {exc}"
+        log.warning("synthesis of message %d failed: %s", item.id, reason)
+        await self._db.call(self._db.store.end_synthesis, item.id, Status.ERROR, reason)
+        self._on_change(item, Status.ERROR)
+
+    async def _store(self, item: StoredMessage, audio: np.ndarray) -> None:
+        """Write the WAV and mark the row ready, unless it was cleared meanwhile."""
+        engine = self.engine
+        assert engine is not None
+        try:
             if audio.size == 0:
                 raise ValueError("the text produced no audio")
             path = self.audio_dir / f"{item.id}.wav"
@@ -124,10 +248,7 @@ class SynthesisWorker:
             await self._db.call(self._db.store.release_claims, [item.id])
             raise
         except Exception as exc:
-            reason = f"{type(exc).__name__}: {exc}"
-            log.warning("synthesis of message %d failed: %s", item.id, reason)
-            await self._db.call(self._db.store.end_synthesis, item.id, Status.ERROR, reason)
-            self._on_change(item, Status.ERROR)
+            await self._failed(item, exc)
             return
         stored = await self._db.call(
             self._db.store.finish_synthesis, item.id, audio_path=str(path), audio_bytes=size,

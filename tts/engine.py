@@ -1,13 +1,22 @@
 """Kokoro behind one small, blocking interface: text -> phoneme chunks -> 24 kHz float audio.
 
-Everything here blocks (torch, espeak); callers run it in a worker thread, never on the event loop.
+Everything here blocks (torch, espeak); callers run it in worker threads, never on the event loop.
 Phonemizing and rendering are separate steps so the worker can overlap G2P of the next message with the
 model rendering of the current one.
+
+Throughput and latency (numbers in bench/README.md): on CPU the engine renders up to ``lanes`` messages at
+once. A render that runs alone gets every core (torch intra-op threads); renders running side by side get one
+core each, which beats one message on all cores: kokoro's many small ops scale badly across OpenMP threads,
+and on a busy machine (a game, OBS, chat ingest) a many-thread render stalls on its slowest thread. An
+``urgent`` render (the queue the streamer listens to) pauses the others between model blocks, so it runs on
+all cores; a render can also be cancelled between blocks (``RenderCancelled``). On CUDA one lane renders
+batches of chunks in one forward pass (``tts.batched``).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import re
 import threading
 from collections.abc import Mapping, Sequence
@@ -29,10 +38,56 @@ MODEL_FILE = "kokoro-v1_0.pth"
 #: Kokoro's context holds 510 phonemes per forward pass.
 MAX_PHONEMES = 510
 _SENTENCE_END = re.compile(r"(?<=[.!?;:,—…])\s+")
+#: torch's intra-op thread count before the engine changed it (the machine's physical cores).
+_DEFAULT_THREADS = torch.get_num_threads()
+#: Messages rendered side by side on CPU; 2 beats 1 (by ~10 %) and keeps memory low.
+CPU_LANES = 2
+#: Chunks per forward pass on CUDA; CPU renders one chunk per pass (batching is slower there).
+CUDA_MAX_BATCH = 8
 
 
 class EngineUnavailable(RuntimeError):
     """The model could not be loaded (no weights, no network, bad device); the reason is the message."""
+
+
+class RenderCancelled(RuntimeError):
+    """``render`` stopped early because its ``cancel`` event was set; nothing was produced."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Control:
+    engine: KokoroEngine
+    cancel: threading.Event | None
+    urgent: bool
+
+
+#: The render running on this thread (read by the hooks between model blocks).
+_current = threading.local()
+
+
+def _between_blocks(_module: torch.nn.Module, _args: Any) -> None:
+    control: _Control | None = getattr(_current, "control", None)
+    if control is not None:
+        control.engine._yield(control.cancel, control.urgent)
+
+
+def _prepare_model(model: Any) -> None:
+    """Make the model cheaper and safe to share between render threads, without changing its output.
+
+    kokoro builds its convolutions with the deprecated ``weight_norm``, whose hook recomputes every weight
+    from ``weight_g``/``weight_v`` on each call and writes it back onto the module: wasted work, and a write
+    race with two threads. Folding computes each weight once, with the same function (bit-identical audio).
+    The hooks that pause or cancel a render go on every convolution and LSTM.
+    """
+    from torch.nn.utils.weight_norm import WeightNorm, remove_weight_norm
+
+    for module in model.modules():
+        for hook in list(module._forward_pre_hooks.values()):
+            if isinstance(hook, WeightNorm):
+                remove_weight_norm(module, hook.name)
+    for module in model.modules():  # every convolution and LSTM: a few ms apart at most
+        if isinstance(module, (torch.nn.Conv1d, torch.nn.ConvTranspose1d, torch.nn.LSTM)):
+            module.register_forward_pre_hook(_between_blocks)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +127,12 @@ class KokoroEngine:
         self.speed = 1.0
         self._pack: torch.Tensor | None = None
         self._lock = threading.Lock()
+        #: Messages the synthesis worker may render at the same time, and chunks per forward pass.
+        self.lanes = 1
+        self.max_batch = 1
+        self._renders = threading.Condition()
+        self._running = 0
+        self._urgent = 0
 
     # --- loading -------------------------------------------------------------------------------------
     @classmethod
@@ -91,6 +152,7 @@ class KokoroEngine:
             else:
                 model = KModel(repo_id=REPO_ID)
             model = model.to(device).eval()
+            _prepare_model(model)
         except EngineUnavailable:
             raise
         except Exception as exc:  # hub download failure, corrupt file, CUDA error...
@@ -98,10 +160,20 @@ class KokoroEngine:
 
         pipeline, g2p_kind = _make_pipeline(config.lang_code, model)
         engine = cls(model, pipeline, device, config.model_dir, g2p_kind)
+        engine.configure_parallelism()
         engine.set_voice(config.voice, config.voices or {}, config.speed)
         engine.synthesize("Hello.")  # warm-up: first call pays for lazy initialisation
         log.info("Kokoro ready on %s (G2P: %s, voice %s)", device, g2p_kind, config.voice)
         return engine
+
+    def configure_parallelism(self, lanes: int | None = None, max_batch: int | None = None) -> None:
+        """Lanes and batch size for this device (defaults above)."""
+        if self.device == "cpu":
+            self.lanes = lanes or max(1, min(CPU_LANES, _usable_cpus()))
+            self.max_batch = max_batch or 1
+        else:
+            self.lanes = lanes or 1
+            self.max_batch = max_batch or (CUDA_MAX_BATCH if self.device.startswith("cuda") else 1)
 
     def voice_pack(self, voice_id: str) -> torch.Tensor:
         """A base voice pack, from ``model_dir/voices`` when set, else kokoro's hub download."""
@@ -136,22 +208,109 @@ class KokoroEngine:
         phonemes, _ = self.pipeline.g2p(text)
         return _split_phonemes(phonemes)
 
-    def render(self, chunks: Sequence[str]) -> np.ndarray:
-        """Phoneme chunks -> mono float32 audio at 24 kHz (empty array when nothing is voiced)."""
-        pieces: list[np.ndarray] = []
-        with self._lock, torch.inference_mode():
+    def _voice(self) -> tuple[torch.Tensor, float]:
+        with self._lock:
             pack, speed = self._pack, self.speed
-            if pack is None:
-                raise EngineUnavailable("no voice set")
-            for phonemes in chunks:
-                output = self.pipeline.infer(self.model, phonemes[:MAX_PHONEMES], pack, speed)
-                pieces.append(output.audio.detach().cpu().numpy().astype(np.float32, copy=False).reshape(-1))
+        if pack is None:
+            raise EngineUnavailable("no voice set")
+        return pack, speed
+
+    def render(self, chunks: Sequence[str], cancel: threading.Event | None = None, urgent: bool = False
+               ) -> np.ndarray:
+        """Phoneme chunks -> mono float32 audio at 24 kHz (empty array when nothing is voiced).
+
+        Several threads may render at once (see ``lanes``). An ``urgent`` render makes the others wait between
+        model blocks until it is done. Raises ``RenderCancelled`` when ``cancel`` is set.
+        """
+        pack, speed = self._voice()
+        with self._renders:
+            self._running += 1
+            self._urgent += urgent
+            sharing = self._urgent if urgent else self._running
+        pieces: list[np.ndarray] = []
+        _current.control = _Control(self, cancel, urgent)
+        try:
+            if self.device == "cpu":  # a render alone uses every core; side by side, one core each
+                threads = max(1, _DEFAULT_THREADS // sharing)
+                if torch.get_num_threads() != threads:  # per thread: torch keeps OpenMP's count per thread
+                    torch.set_num_threads(threads)
+            with torch.inference_mode():
+                for phonemes in chunks:
+                    self._yield(cancel, urgent)
+                    output = self.pipeline.infer(self.model, phonemes[:MAX_PHONEMES], pack, speed)
+                    pieces.append(_to_numpy(output.audio))
+        finally:
+            _current.control = None
+            with self._renders:
+                self._running -= 1
+                self._urgent -= urgent
+                self._renders.notify_all()
         if not pieces:
             return np.zeros(0, dtype=np.float32)
         return np.concatenate(pieces)
 
-    def synthesize(self, text: str) -> np.ndarray:
-        return self.render(self.phonemize(text))
+    def _yield(self, cancel: threading.Event | None, urgent: bool) -> None:
+        """Between model blocks: stop when cancelled; a non-urgent render waits while an urgent one runs."""
+        if cancel is not None and cancel.is_set():
+            raise RenderCancelled("render cancelled")
+        if urgent or not self._urgent:
+            return
+        with self._renders:
+            while self._urgent:
+                self._renders.wait(0.05)
+                if cancel is not None and cancel.is_set():
+                    raise RenderCancelled("render cancelled")
+
+    def render_batch(self, messages: Sequence[Sequence[str]]) -> list[np.ndarray | Exception]:
+        """Several messages' chunks in forward passes of up to ``max_batch`` chunks (similar lengths together).
+
+        Per message: its audio, or the exception that message alone raised (a failing batch is retried one
+        message at a time, so one bad message never fails the others).
+        """
+        from tts.batched import forward_batch, phoneme_ids
+
+        pack, speed = self._voice()
+        items = [(m, c[:MAX_PHONEMES]) for m, chunks in enumerate(messages) for c in chunks]
+        audio: dict[int, np.ndarray] = {}
+        try:
+            with torch.inference_mode():
+                order = sorted(range(len(items)), key=lambda i: len(items[i][1]))
+                for start in range(0, len(order), self.max_batch):
+                    group = order[start : start + self.max_batch]
+                    refs = torch.cat([pack[len(items[i][1]) - 1] for i in group]).to(self.device)
+                    outputs = forward_batch(self.model, [phoneme_ids(self.model, items[i][1]) for i in group],
+                                            refs, speed)
+                    for i, (wave, _) in zip(group, outputs, strict=True):
+                        audio[i] = _to_numpy(wave)
+        except Exception as exc:
+            log.warning("batched render failed (%s: %s); rendering one message at a time", type(exc).__name__, exc)
+            return [_try(lambda chunks=chunks: self.render(chunks)) for chunks in messages]
+        results: list[np.ndarray | Exception] = []
+        for m in range(len(messages)):
+            pieces = [audio[i] for i, (owner, _) in enumerate(items) if owner == m]
+            results.append(np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32))
+        return results
+
+    def synthesize(self, text: str, cancel: threading.Event | None = None, urgent: bool = False) -> np.ndarray:
+        return self.render(self.phonemize(text), cancel, urgent)
+
+
+def _to_numpy(audio: torch.Tensor) -> np.ndarray:
+    return audio.detach().cpu().numpy().astype(np.float32, copy=False).reshape(-1)
+
+
+def _try(render: Any) -> np.ndarray | Exception:
+    try:
+        return render()
+    except Exception as exc:  # reported per message by the caller
+        return exc
+
+
+def _usable_cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
 
 
 def _make_pipeline(lang_code: str, model: Any) -> tuple[Any, str]:

@@ -16,6 +16,11 @@ from web.keys import STREAMVOICE
 
 log = logging.getLogger(__name__)
 
+#: Frame types handled concurrently with the frames after them (each only waits for its own commit).
+PIPELINED = frozenset({"message", "bits"})
+#: Frames read ahead of their replies; beyond this the socket stops reading (back-pressure on the client).
+MAX_IN_FLIGHT = 1024
+
 
 async def websocket(request: web.Request) -> web.WebSocketResponse:
     sv = request.app[STREAMVOICE]
@@ -25,13 +30,24 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
     sv.presence.socket_opened()
     sv.events.state_changed()
     sender = asyncio.create_task(_forward(socket, events))
+    # Replies leave in frame order. Chat lines are pipelined: the next frame is read while earlier lines wait
+    # for their group commit; any other command first waits for every earlier frame, then runs alone.
+    replies: asyncio.Queue[asyncio.Future[dict[str, Any]] | None] = asyncio.Queue(MAX_IN_FLIGHT)
+    acker = asyncio.create_task(_send_replies(socket, replies))
     try:
         await socket.send_json(await sv.snapshot())
         async for frame in socket:
             if frame.type is WSMsgType.TEXT:
-                reply = await _handle(sv, frame.data)
-                await socket.send_json(reply)
+                parsed = _decode(frame.data)
+                if isinstance(parsed, dict) and parsed.get("type") in PIPELINED:
+                    await replies.put(asyncio.ensure_future(_handle(sv, parsed)))
+                    continue
+                await replies.join()  # earlier frames are answered (their lines committed) first
+                reply = asyncio.get_running_loop().create_future()
+                reply.set_result(await _handle(sv, parsed))
+                await replies.put(reply)
             elif frame.type is WSMsgType.BINARY:
+                await replies.join()
                 await socket.send_json({"type": "error", "error": "binary frames are not supported"})
             elif frame.type is WSMsgType.ERROR:
                 break
@@ -41,10 +57,28 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
         sv.presence.socket_closed()
         sv.events.unsubscribe(events)
         sv.events.state_changed()
-        sender.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await sender
+        for task in (sender, acker):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
     return socket
+
+
+async def _send_replies(socket: web.WebSocketResponse,
+                        replies: asyncio.Queue[asyncio.Future[dict[str, Any]] | None]) -> None:
+    while (pending := await replies.get()) is not None:
+        try:
+            reply = await pending
+        except Exception:
+            log.exception("a WebSocket command failed")
+            reply = {"type": "error", "status": 500, "error": "internal server error"}
+        try:
+            if not socket.closed:
+                await socket.send_json(reply)
+        except ConnectionResetError:
+            pass
+        finally:
+            replies.task_done()
 
 
 async def _forward(socket: web.WebSocketResponse, events: asyncio.Queue[dict[str, Any] | None]) -> None:
@@ -58,14 +92,21 @@ async def _forward(socket: web.WebSocketResponse, events: asyncio.Queue[dict[str
     await socket.close()
 
 
-async def _handle(sv: Any, data: str) -> dict[str, Any]:
-    """One client frame -> its ``ack`` or ``error`` reply (carrying the client's ``ref``)."""
+def _decode(data: str) -> dict[str, Any] | str:
+    """A client frame as a JSON object, or why it is not one."""
     try:
         frame = json.loads(data)
     except (json.JSONDecodeError, UnicodeDecodeError):
-        return {"type": "error", "error": "frame is not valid JSON"}
+        return "frame is not valid JSON"
     if not isinstance(frame, dict):
-        return {"type": "error", "error": "frame must be a JSON object"}
+        return "frame must be a JSON object"
+    return frame
+
+
+async def _handle(sv: Any, frame: dict[str, Any] | str) -> dict[str, Any]:
+    """One decoded client frame -> its ``ack`` or ``error`` reply (carrying the client's ``ref``)."""
+    if isinstance(frame, str):
+        return {"type": "error", "error": frame}
     ref = frame.get("ref")
     kind = frame.get("type")
     reply: dict[str, Any] = {"ref": ref} if ref is not None else {}

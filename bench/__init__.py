@@ -1,0 +1,1 @@
+"""StreamVoice benchmarks: ``python bench/run.py`` (see bench/README.md)."""

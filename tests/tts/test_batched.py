@@ -1,0 +1,122 @@
+"""The batched forward, weight-norm folding, cancelling and pausing renders: tiny model, real kokoro code."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+
+from tts import batched
+from tts.engine import MODEL_FILE, REPO_ID, EngineConfig, KokoroEngine, RenderCancelled, _prepare_model
+
+LINES = ["Hello there!", "What a clutch play, how did you even hit that?", "ok", "Good night everyone, see you."]
+
+
+@pytest.fixture(scope="module")
+def engine(tiny_model_dir: Path) -> KokoroEngine:
+    return KokoroEngine.load(EngineConfig(model_dir=str(tiny_model_dir), device="cpu", voice="af_heart"))
+
+
+def test_a_batch_reproduces_each_single_forward(engine: KokoroEngine) -> None:
+    chunks = [c for line in LINES for c in engine.phonemize(line)]
+    sequences = [batched.phoneme_ids(engine.model, c) for c in chunks]
+    assert len({len(s) for s in sequences}) > 1  # really padded
+    assert engine._pack is not None
+    refs = torch.cat([engine._pack[len(c) - 1] for c in chunks])
+    with torch.inference_mode():
+        torch.manual_seed(7)  # the harmonic source draws noise: same seed, same draws, same order
+        singles = [engine.model.forward_with_tokens(torch.tensor([s]), refs[i : i + 1], 1.0)
+                   for i, s in enumerate(sequences)]
+        torch.manual_seed(7)
+        together = batched.forward_batch(engine.model, sequences, refs, 1.0)
+    for (audio, durations), (batch_audio, batch_durations) in zip(singles, together, strict=True):
+        assert torch.equal(durations.reshape(-1), batch_durations)
+        assert audio.shape == batch_audio.shape
+        assert torch.allclose(audio, batch_audio, atol=1e-4 * float(audio.abs().max()))
+
+
+def test_render_batch_matches_render_and_isolates_failures(engine: KokoroEngine, monkeypatch: Any) -> None:
+    messages = [engine.phonemize(line) for line in LINES[:2]]
+    torch.manual_seed(1)
+    one_by_one = [engine.render(m) for m in messages]
+    engine.max_batch = 4
+    try:
+        torch.manual_seed(1)
+        together = engine.render_batch(messages)
+        for single, result in zip(one_by_one, together, strict=True):
+            assert isinstance(result, np.ndarray) and result.shape == single.shape
+
+        def broken_batch(*args: Any, **kwargs: Any) -> Any:
+            raise RuntimeError("batch blew up")
+
+        real_render = engine.render
+
+        def picky_render(chunks: Any, *args: Any) -> np.ndarray:
+            if chunks == ["bad"]:
+                raise ValueError("this message cannot be said")
+            return real_render(chunks, *args)
+
+        monkeypatch.setattr(batched, "forward_batch", broken_batch)
+        monkeypatch.setattr(engine, "render", picky_render)
+        results = engine.render_batch([messages[0], ["bad"], messages[1]])
+        assert isinstance(results[0], np.ndarray) and results[0].size > 0
+        assert isinstance(results[1], ValueError)
+        assert isinstance(results[2], np.ndarray) and results[2].size > 0
+    finally:
+        engine.max_batch = 1
+
+
+def test_folding_weight_norm_keeps_the_audio_bit_identical(tiny_model_dir: Path) -> None:
+    from kokoro import KModel
+
+    def load() -> Any:
+        return KModel(repo_id=REPO_ID, config=str(tiny_model_dir / "config.json"),
+                      model=str(tiny_model_dir / MODEL_FILE)).eval()
+
+    plain, folded = load(), load()
+    _prepare_model(folded)
+    assert not any(name.endswith("weight_g") for name, _ in folded.named_parameters())
+    ids = torch.tensor([batched.phoneme_ids(plain, "hˈɛloʊ ðˈɛɹ")])
+    style = torch.randn(1, 256, generator=torch.Generator().manual_seed(3))
+    with torch.inference_mode():
+        torch.manual_seed(0)
+        expected, _ = plain.forward_with_tokens(ids, style, 1.0)
+        torch.manual_seed(0)
+        actual, _ = folded.forward_with_tokens(ids, style, 1.0)
+    assert torch.equal(expected, actual)
+
+
+def test_a_cancelled_render_stops(engine: KokoroEngine) -> None:
+    cancel = threading.Event()
+    cancel.set()
+    with pytest.raises(RenderCancelled):
+        engine.synthesize("This will never be heard.", cancel)
+    assert engine._running == 0  # bookkeeping restored
+
+
+def test_an_urgent_render_pauses_the_others(engine: KokoroEngine) -> None:
+    chunks = engine.phonemize("A long enough line to still be rendering when we look.")
+    done = threading.Event()
+
+    def background() -> None:
+        engine.render(chunks)
+        done.set()
+
+    with engine._renders:
+        engine._urgent += 1  # as if an urgent render were running
+    try:
+        worker = threading.Thread(target=background)
+        worker.start()
+        time.sleep(1.0)
+        assert not done.is_set()  # parked at its first model block
+    finally:
+        with engine._renders:
+            engine._urgent -= 1
+            engine._renders.notify_all()
+    worker.join(timeout=60)
+    assert done.is_set()
