@@ -35,8 +35,8 @@ from tts.wav import write_wav_atomic
 log = logging.getLogger(__name__)
 
 ENGINE_RETRY_S = 30.0
-#: Threads for renders, WAV writes and voice changes (renders use at most ``engine.lanes`` of them).
-EXECUTOR_THREADS = 4
+#: Most lanes the worker runs, whatever the engine asks for.
+MAX_LANES = 4
 
 
 @dataclass
@@ -90,7 +90,9 @@ class SynthesisWorker:
         self._on_change = on_change
         self._protect = protect
         self._engine_loader = engine_loader
-        self._executor = ThreadPoolExecutor(max_workers=EXECUTOR_THREADS, thread_name_prefix="synth")
+        self._executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="synth")
+        #: One thread per lane for its renders: torch's OpenMP team and oneDNN's buffers stay warm per thread.
+        self._render_threads: list[ThreadPoolExecutor] = []
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._renders: dict[int, _Render] = {}
@@ -108,7 +110,8 @@ class SynthesisWorker:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        self._executor.shutdown(wait=True, cancel_futures=True)
+        for executor in (self._executor, *self._render_threads):
+            executor.shutdown(wait=True, cancel_futures=True)
 
     def wake(self, queue: QueueName | None = None) -> None:
         """New work. ``queue``: a line was just stored there; if it is the active queue (or a player is
@@ -132,6 +135,9 @@ class SynthesisWorker:
 
     async def _in_thread(self, fn: Callable[..., object], *args: object) -> object:
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+
+    async def _on_lane(self, lane: int, fn: Callable[..., object], *args: object) -> object:
+        return await asyncio.get_running_loop().run_in_executor(self._render_threads[lane], fn, *args)
 
     async def apply_voice(self, config: EngineConfig) -> None:
         """Switch the loaded engine to a new voice/speed (raises on a bad voice; old voice stays)."""
@@ -161,7 +167,9 @@ class SynthesisWorker:
             self._wakeup.clear()
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), ENGINE_RETRY_S)
-        self._lanes = max(1, min(int(getattr(self.engine, "lanes", 1)), EXECUTOR_THREADS - 1))
+        self._lanes = max(1, min(int(getattr(self.engine, "lanes", 1)), MAX_LANES))
+        self._render_threads = [ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"render-{lane}")
+                                for lane in range(self._lanes)]
         lanes = [asyncio.create_task(self._lane(lane), name=f"synthesis-lane-{lane}") for lane in range(self._lanes)]
         try:
             await asyncio.gather(*lanes)
@@ -186,20 +194,20 @@ class SynthesisWorker:
             urgent = any(item.queue is self._active_queue() or item.id == self.prefer for item in items)
             try:
                 if len(items) == 1:
-                    await self._synthesize(items[0], render.cancel, urgent)
+                    await self._synthesize(items[0], lane, render.cancel, urgent)
                 else:
-                    await self._synthesize_batch(items)
+                    await self._synthesize_batch(items, lane)
             finally:
                 del self._renders[lane]
 
-    async def _synthesize(self, item: StoredMessage, cancel: threading.Event | None = None,
+    async def _synthesize(self, item: StoredMessage, lane: int, cancel: threading.Event | None = None,
                           urgent: bool = False) -> None:
         engine = self.engine
         assert engine is not None
         text = item.spoken_text if item.spoken_text is not None else item.text
         try:
-            audio: np.ndarray = await self._in_thread(  # type: ignore[assignment]
-                engine.synthesize, text, cancel, urgent)
+            audio: np.ndarray = await self._on_lane(  # type: ignore[assignment]
+                lane, engine.synthesize, text, cancel, urgent)
         except asyncio.CancelledError:
             await self._db.call(self._db.store.release_claims, [item.id])
             raise
@@ -212,14 +220,14 @@ class SynthesisWorker:
             return
         await self._store(item, audio)
 
-    async def _synthesize_batch(self, items: list[StoredMessage]) -> None:
+    async def _synthesize_batch(self, items: list[StoredMessage], lane: int) -> None:
         """Several rows in shared forward passes; each row still succeeds or fails on its own."""
         engine = self.engine
         assert engine is not None
         texts = [item.spoken_text if item.spoken_text is not None else item.text for item in items]
         try:
-            results: list[np.ndarray | Exception] = await self._in_thread(  # type: ignore[assignment]
-                _render_batch, engine, texts)
+            results: list[np.ndarray | Exception] = await self._on_lane(  # type: ignore[assignment]
+                lane, _render_batch, engine, texts)
         except asyncio.CancelledError:
             await self._db.call(self._db.store.release_claims, [i.id for i in items])
             raise
