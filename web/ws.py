@@ -32,7 +32,7 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
     sender = asyncio.create_task(_forward(socket, events))
     # Replies leave in frame order. Chat lines are pipelined: the next frame is read while earlier lines wait
     # for their group commit; any other command first waits for every earlier frame, then runs alone.
-    replies: asyncio.Queue[asyncio.Future[dict[str, Any]] | None] = asyncio.Queue(MAX_IN_FLIGHT)
+    replies: asyncio.Queue[asyncio.Future[dict[str, Any]]] = asyncio.Queue(MAX_IN_FLIGHT)
     acker = asyncio.create_task(_send_replies(socket, replies))
     try:
         await socket.send_json(await sv.snapshot())
@@ -65,18 +65,20 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
 
 
 async def _send_replies(socket: web.WebSocketResponse,
-                        replies: asyncio.Queue[asyncio.Future[dict[str, Any]] | None]) -> None:
-    while (pending := await replies.get()) is not None:
+                        replies: asyncio.Queue[asyncio.Future[dict[str, Any]]]) -> None:
+    """Send each reply once its command is done, in frame order. Never stops early: the reader waits on it."""
+    while True:
+        pending = await replies.get()
         try:
-            reply = await pending
-        except Exception:
-            log.exception("a WebSocket command failed")
-            reply = {"type": "error", "status": 500, "error": "internal server error"}
-        try:
+            try:
+                reply = await pending
+            except Exception:
+                log.exception("a WebSocket command failed")
+                reply = {"type": "error", "status": 500, "error": "internal server error"}
             if not socket.closed:
                 await socket.send_json(reply)
-        except ConnectionResetError:
-            pass
+        except Exception as exc:  # the socket went away mid-send: the reader loop ends on its own
+            log.debug("could not send a WebSocket reply: %s", exc)
         finally:
             replies.task_done()
 
