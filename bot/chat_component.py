@@ -1,4 +1,6 @@
-"""The bot's chat behaviour: hand chat lines to StreamVoice while the App is offline, and ``!ttsclear``."""
+"""The bot's chat behaviour: hand chat lines to StreamVoice while the App is offline, ``!ttsclear``, the
+moderators' ``!tts skip|pause|resume|remove <user>``, and Twitch's own moderation events (a deleted message,
+a timeout or ban, a cleared chat) applied to the queue."""
 
 from __future__ import annotations
 
@@ -11,7 +13,8 @@ from typing import Any
 import twitchio
 from twitchio.ext import commands
 
-from bot.conversion import chat_line, ignore_reason, may_clear, to_incoming
+from bot.conversion import ChatLine, chat_line, ignore_reason, may_clear, may_run_commands, to_incoming
+from core.moderation import ModAction, ModCommand, ReplyThrottle, may_moderate, parse_mod_command_line
 from service.streamvoice import StreamVoice
 
 log = logging.getLogger(__name__)
@@ -42,12 +45,15 @@ class ChatComponent(commands.Component):
         self.confirm_interval = confirm_interval
         self._clock = clock
         self._last_confirmation: float | None = None
+        self._mod_replies = ReplyThrottle(confirm_interval)
         self.outcomes: Counter[str] = Counter()
 
     @commands.Component.listener()
     async def event_message(self, payload: twitchio.ChatMessage) -> None:
         line = chat_line(payload)
         if line.broadcaster_id != self.broadcaster_id:
+            return
+        if await self._mod_command(line, payload.broadcaster):
             return
         reason = ignore_reason(line, self.bot_id)
         if reason is not None:
@@ -81,3 +87,72 @@ class ChatComponent(commands.Component):
                                            token_for=self.bot_id)
         except Exception as exc:  # a missing user:write:chat scope must not look like a failed clear
             log.warning("could not confirm !ttsclear in chat: %s", exc)
+
+    # --- moderation ---------------------------------------------------------------------------------
+    async def _mod_command(self, line: ChatLine, channel: twitchio.PartialUser) -> bool:
+        """``!tts skip|pause|resume|remove <user>`` (words from settings). True when the line was one of them.
+
+        Only the broadcaster, moderators and lead moderators; anyone else is ignored silently (logged at debug).
+        Whether the App is online does not matter: commands are not chat to speak.
+        """
+        settings = self.sv.settings.current
+        command = parse_mod_command_line(line.text, settings.mod_command, settings.mod_commands)
+        if command is None or not may_run_commands(line, self.bot_id):
+            return False
+        if not may_moderate(line.badges):
+            self.outcomes["refused"] += 1
+            log.debug("!%s %s refused for %s (not a moderator)", settings.mod_command, command.action.value,
+                      line.chatter_login)
+            return True
+        reply = await self._run(command)
+        self.outcomes[f"mod {command.action.value}"] += 1
+        log.info("!%s %s by %s: %s", settings.mod_command, command.action.value, line.chatter_login, reply)
+        if self._mod_replies.allow(command.action.value, self._clock()):
+            try:
+                await channel.send_message(reply, sender=self.bot_id, token_for=self.bot_id)
+            except Exception as exc:  # a missing user:write:chat scope must not look like a failed command
+                log.warning("could not confirm a moderation command in chat: %s", exc)
+        return True
+
+    async def _run(self, command: ModCommand) -> str:
+        """Apply a chat command through the same service methods as the HTTP routes; the confirmation text."""
+        if command.action is ModAction.SKIP:
+            item = await self.sv.playback.skip()
+            return "TTS: skipped." if item is not None else "TTS: nothing is playing."
+        if command.action is ModAction.PAUSE:
+            await self.sv.playback.set_autoplay(False)
+            return "TTS autoplay paused."
+        if command.action is ModAction.RESUME:
+            await self.sv.playback.resume()
+            return "TTS autoplay resumed."
+        assert command.target is not None
+        removal = await self.sv.moderation.remove_user(command.target)
+        noun = "message" if removal.removed == 1 else "messages"
+        return f"TTS: removed {removal.removed} {noun} from {command.target}."
+
+    @commands.Component.listener()
+    async def event_message_delete(self, payload: twitchio.ChatMessageDelete) -> None:
+        """A moderator deleted one message: its item leaves the queue (stopped if it is playing)."""
+        if str(payload.broadcaster.id) != self.broadcaster_id:
+            return
+        removal = await self.sv.moderation.remove_external(payload.message_id)
+        self.outcomes["message deleted"] += 1
+        self.outcomes["removed"] += removal.removed
+
+    @commands.Component.listener()
+    async def event_chat_clear_user(self, payload: twitchio.ChannelChatClearUserMessages) -> None:
+        """A timeout or ban: every waiting item of that chatter leaves the queue, theirs playing is stopped."""
+        if str(payload.broadcaster.id) != self.broadcaster_id or not payload.user.name:
+            return
+        removal = await self.sv.moderation.remove_user(payload.user.name)
+        self.outcomes["user cleared"] += 1
+        self.outcomes["removed"] += removal.removed
+
+    @commands.Component.listener()
+    async def event_chat_clear(self, payload: twitchio.ChannelChatClear) -> None:
+        """The chat was cleared: the active queue is cleared, like the App's Clear button."""
+        if str(payload.broadcaster.id) != self.broadcaster_id:
+            return
+        removed = await self.sv.clear()
+        self.outcomes["chat cleared"] += 1
+        self.outcomes["removed"] += removed

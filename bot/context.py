@@ -24,7 +24,13 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 from twitchio import Scopes
-from twitchio.eventsub import ChatMessageSubscription
+from twitchio.eventsub import (
+    ChatClearSubscription,
+    ChatClearUserMessagesSubscription,
+    ChatMessageDeleteSubscription,
+    ChatMessageSubscription,
+    SubscriptionPayload,
+)
 from twitchio.exceptions import HTTPException, InvalidTokenException, WebsocketConnectionException
 
 from bot.chat_component import CONFIRM_INTERVAL_S, ChatComponent
@@ -176,8 +182,8 @@ class TwitchBotRunner:
                 rejected = False
                 continue
             try:
-                await bot.subscribe_websocket(ChatMessageSubscription(
-                    broadcaster_user_id=self.broadcaster_id, user_id=self.twitch.bot_id))
+                for subscription in self._subscriptions():
+                    await bot.subscribe_websocket(subscription)
             except HTTPException as exc:
                 if exc.status in {401, 403} or _refresh_failed(exc):
                     # revoked, expired beyond refresh, or without user:read:chat: only a new authorisation helps
@@ -193,6 +199,15 @@ class TwitchBotRunner:
             self._failures = 0
             await self._watch(bot)
             rejected = not bot.has_token(self.twitch.bot_id)  # twitchio drops a token it cannot refresh
+
+    def _subscriptions(self) -> list[SubscriptionPayload]:
+        """Chat, and the moderation events that reach the queue: a deleted message, a timeout or ban, a clear.
+
+        All four need only ``user:read:chat`` from the bot account (no moderator rights, no new scope).
+        """
+        condition = {"broadcaster_user_id": self.broadcaster_id or "", "user_id": self.twitch.bot_id}
+        return [ChatMessageSubscription(**condition), ChatMessageDeleteSubscription(**condition),
+                ChatClearUserMessagesSubscription(**condition), ChatClearSubscription(**condition)]
 
     async def _login(self, bot: StreamVoiceBot) -> None:
         try:

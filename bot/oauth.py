@@ -14,6 +14,7 @@ import logging
 from aiohttp import web
 
 from bot.context import CALLBACK_PATH, OAUTH_PATH, TWITCH_BOT, AuthorisationError
+from core.log_hygiene import escape_controls
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +52,9 @@ async def oauth_callback(request: web.Request) -> web.Response:
         return _page(404, "Twitch bot disabled", "Set the twitch: section of settings.yaml and restart.")
     query = request.query
     if "error" in query:  # the streamer pressed "Cancel", or Twitch refused the request
-        log.warning("Twitch authorisation cancelled: %s", query.get("error_description") or query["error"])
+        # unauthenticated input: escaped so it cannot forge log lines
+        log.warning("Twitch authorisation cancelled: %s",
+                    escape_controls(query.get("error_description") or query["error"])[:300])
         return _page(400, "Not authorised", query.get("error_description") or query["error"])
     code, state = query.get("code", ""), query.get("state", "")
     if not code or not state:

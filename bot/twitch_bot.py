@@ -131,11 +131,31 @@ class StreamVoiceBot(commands.Bot):
 
     # --- connection state ---------------------------------------------------------------------------
     def chat_sockets(self) -> list[Websocket]:
-        """The EventSub sockets carrying the bot's subscriptions.
+        """The EventSub sockets carrying the bot's subscriptions (closed ones are forgotten first).
 
         twitchio has no public view of its sockets; this reads its registry, keyed by the token owner.
         """
+        self.forget_closed_sockets()
         return list(self._websockets.get(self.bot_id, {}).values())
+
+    def forget_closed_sockets(self) -> None:
+        """Drop closed sockets from twitchio's registry and key the live ones by their current session id.
+
+        twitchio 3.3 re-registers a socket that reconnected after a drop under its *old* session id, and a
+        later close (every subscription revoked) removes the *new* id: the closed socket stays registered.
+        The watcher would then wait for it for ever, and ``subscribe_websocket`` would pick it (a dead
+        session) instead of opening a new socket.
+        """
+        for owner, sockets in list(self._websockets.items()):
+            live = {socket.session_id or key: socket for key, socket in sockets.items()
+                    if not getattr(socket, "_closed", False)}
+            if live != sockets:
+                self._websockets[owner] = live
+
+    async def subscribe_websocket(self, *args: Any, **kwargs: Any) -> Any:
+        """twitchio's, on a registry without closed sockets (see ``forget_closed_sockets``)."""
+        self.forget_closed_sockets()
+        return await super().subscribe_websocket(*args, **kwargs)
 
     def chat_connected(self) -> bool:
         """True while one of the bot's sockets is open *and* welcomed (not mid-reconnect)."""

@@ -47,6 +47,12 @@ WAITING_STATUSES: frozenset[Status] = frozenset({Status.PENDING, Status.SYNTHESI
 class DeleteReason(enum.StrEnum):
     CLEARED = "cleared"
     OVERFLOW = "overflow"
+    #: a moderator removed it (one item, a chatter's lines, a Twitch message delete / timeout / ban)
+    REMOVED = "removed"
+    #: a mention older than ``mentions_max_age`` when its turn came
+    STALE = "stale"
+    #: a cheer waiting for approval that a moderator rejected
+    REJECTED = "rejected"
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from core.chat import IncomingChat, QueueName, Source, Status
 from core.mentions import mentions_streamer
 from core.settings import Settings
-from core.spoken_text import SpeechRules, find_banned_word, normalize_chat_text
+from core.spoken_names import SpeakerMemory, spoken_sender
+from core.spoken_text import SpeechRules, find_banned_word, normalize_chat_text, pronounce
 
 #: A line seen from one source and again from another within this many seconds is a duplicate.
 DUPLICATE_WINDOW_S = 15.0
@@ -43,6 +44,8 @@ class ChatMemory:
     def __init__(self) -> None:
         self._recent: OrderedDict[tuple[str, str], tuple[str, float]] = OrderedDict()
         self._last_mention: OrderedDict[str, float] = OrderedDict()
+        #: Who spoke last per queue (read the name only when the speaker changes).
+        self.speakers = SpeakerMemory()
 
     def is_duplicate(self, chat: IncomingChat, now: float) -> bool:
         """Seen recently through the *other* path (App vs Twitch bot), or with the same Twitch message id.
@@ -82,6 +85,8 @@ def speech_rules(settings: Settings) -> SpeechRules:
         emotes=frozenset(settings.emotes),
         banned_words=settings.banned_words,
         banned_words_action=settings.banned_words_action,
+        nicknames=tuple(sorted(settings.nicknames.items())),
+        pronunciations=tuple(sorted(settings.pronunciations.items())),
     )
 
 
@@ -105,7 +110,8 @@ def decide(chat: IncomingChat, settings: Settings, memory: ChatMemory, now: floa
     emotes = rules.emotes | chat.emotes
     spoken = normalize_chat_text(chat.text, SpeechRules(
         username=rules.username, max_chars=rules.max_chars, emotes=emotes,
-        banned_words=rules.banned_words, banned_words_action=rules.banned_words_action))
+        banned_words=rules.banned_words, banned_words_action=rules.banned_words_action,
+        nicknames=rules.nicknames, pronunciations=rules.pronunciations))
 
     def skipped(reason: str) -> Decision:
         return Decision(queue, Status.SKIPPED, spoken, reason)
@@ -126,13 +132,9 @@ def decide(chat: IncomingChat, settings: Settings, memory: ChatMemory, now: floa
     if queue is QueueName.MENTIONS:
         memory.remember_mention(user, now)
     read_name = settings.read_username_bits if queue is QueueName.BITS else settings.read_username_mentions
+    read_name = read_name and memory.speakers.name_due(queue, user, now, settings.name_repeat_after)
+    memory.speakers.spoke(queue, user, now, read_name)
     if read_name:
-        spoken = settings.username_template.format(user=_speakable_name(chat.sent_by), text=spoken)
+        name = pronounce(spoken_sender(chat.sent_by, settings.nicknames), rules.pronunciations)
+        spoken = settings.username_template.format(user=name, text=spoken)
     return Decision(queue, Status.PENDING, spoken)
-
-
-def _speakable_name(login: str) -> str:
-    """``cool_guy_99`` -> ``cool guy``: what a human would say reading the name aloud."""
-    name = login.strip().lstrip("@").replace("_", " ").strip()
-    stripped = name.rstrip("0123456789").strip()
-    return stripped or name

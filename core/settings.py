@@ -8,11 +8,13 @@ and keeps the previous settings.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from core.moderation import CommandWords, ModAction
 from core.voice_mix import VoiceMixError, parse_voice_mix
 
 ENV_PREFIX = "STREAMVOICE"
@@ -75,6 +77,10 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8765
     api_token: str = ""
+    #: Browser origins besides the server's own that may call the API (an App that is a web page).
+    allowed_origins: tuple[str, ...] = ()
+    #: Host names besides the bound address (and loopback names) the server answers for (DNS rebinding guard).
+    allowed_hosts: tuple[str, ...] = ()
     mentions_max_audio_mb: float = 200.0
     max_message_chars: int = 300
     max_input_chars: int = 2000
@@ -90,6 +96,27 @@ class Settings:
     bits_min: int = 1
     per_user_cooldown: float = 0.0
     emotes: tuple[str, ...] = ()
+    # a voice for every viewer, names that sound right (core/viewer_voice.py, core/spoken_names.py)
+    voice_mode: str = "single"
+    #: per_user mixes draw from these (friendly names or Kokoro ids); empty: every voice in ``voices``.
+    voice_pool: tuple[str, ...] = ()
+    user_voices: Mapping[str, str] = field(default_factory=dict)
+    viewer_voice_command: bool = False
+    voice_command_cooldown: float = 60.0
+    nicknames: Mapping[str, str] = field(default_factory=dict)
+    pronunciations: Mapping[str, str] = field(default_factory=dict)
+    #: 0: a chatter's name is read only when the speaker changes; > 0: also when this long has passed.
+    name_repeat_after: float = 0.0
+    # moderation (core/moderation.py)
+    #: A mention may play only this many seconds after it arrived (mods can remove it first); 0: at once.
+    hold_seconds: float = 0.0
+    #: Cheers wait for a moderator's approve/reject before they may play.
+    bits_need_approval: bool = False
+    #: A mention older than this when its turn comes is dropped (reason stale); 0: never. Cheers never.
+    mentions_max_age: float = 0.0
+    #: The chat command moderators use (``!tts skip``...), and its words.
+    mod_command: str = "tts"
+    mod_commands: CommandWords = field(default_factory=CommandWords)
     twitch: TwitchSettings = field(default_factory=TwitchSettings)
 
     @property
@@ -156,6 +183,17 @@ def _words(key: str, value: Any) -> tuple[str, ...]:
     return tuple(words)
 
 
+def _edge_list(key: str, value: Any) -> tuple[str, ...]:
+    """``allowed_origins`` (``scheme://host[:port]``) or ``allowed_hosts`` (bare names), lower-cased."""
+    entries = tuple(w.lower().rstrip("/") for w in _words(key, value))
+    for entry in entries:
+        if key == "allowed_origins" and entry != "null" and not re.fullmatch(r"https?://[^/\s]+", entry):
+            raise SettingsError(key, f"{entry!r} is not an origin like https://app.example.com or http://host:port")
+        if key == "allowed_hosts" and not re.fullmatch(r"\*|[^/:\s]+", entry):
+            raise SettingsError(key, f"{entry!r} is not a host name (no scheme, port or path)")
+    return entries
+
+
 def _twitch(raw: Any, current: TwitchSettings) -> TwitchSettings:
     if raw is None:
         return current
@@ -197,12 +235,18 @@ def build_settings(raw: Mapping[str, Any], base: Settings | None = None) -> Sett
             values[key] = _number(key, value, kind=int, low=1)
         elif key in {"read_username_mentions", "read_username_bits"}:
             values[key] = _flag(key, value)
+        elif key in {"allowed_origins", "allowed_hosts"}:
+            values[key] = _edge_list(key, value)
         elif key in {"ignored_users", "ignored_prefixes", "banned_words", "emotes"}:
             values[key] = _words(key, value)
         elif key == "voices":
             if not isinstance(value, Mapping):
                 raise SettingsError(key, f"expected a mapping of name: kokoro_voice_id, got {value!r}")
             values[key] = {str(k).lower(): _text(f"voices.{k}", v) for k, v in value.items()}
+        elif key in _VOICE_KEYS:
+            values[key] = _voice_setting(key, value)
+        elif key in _MODERATION_KEYS:
+            values[key] = _moderation_setting(key, value)
         elif key == "twitch":
             values[key] = _twitch(value, settings.twitch)
         else:
@@ -235,19 +279,126 @@ def _check(settings: Settings) -> None:
         parse_voice_mix(settings.voice, settings.voices)
     except VoiceMixError as exc:
         raise SettingsError("voice", str(exc)) from None
+    _check_voices(settings)
+
+
+# --- per-viewer voices and names ---------------------------------------------------------------------------
+
+_VOICE_KEYS = frozenset({"voice_mode", "voice_pool", "user_voices", "viewer_voice_command", "voice_command_cooldown",
+                         "nicknames", "pronunciations", "name_repeat_after"})
+_VOICE_MODES = frozenset({"single", "per_user"})
+#: Characters that would let a respelling or nickname smuggle misaki markup (``[word](/ipa/)``) into speech.
+_MARKUP = frozenset("[]()")
+
+
+def _mapping(key: str, value: Any) -> dict[str, str]:
+    """A ``{login or word: text}`` table: keys lower-cased (logins and words match case-insensitively)."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise SettingsError(key, f"expected a mapping, got {value!r}")
+    table: dict[str, str] = {}
+    for raw_key, raw_value in value.items():
+        name = str(raw_key).strip().lstrip("@").lower()
+        text = _text(f"{key}.{raw_key}", raw_value)
+        if not name or not text:
+            raise SettingsError(f"{key}.{raw_key}", "neither side may be empty")
+        table[name] = text
+    return table
+
+
+def _voice_setting(key: str, value: Any) -> Any:
+    if key == "voice_mode":
+        mode = _text(key, value).lower()
+        if mode not in _VOICE_MODES:
+            raise SettingsError(key, "must be 'single' or 'per_user'")
+        return mode
+    if key == "voice_pool":
+        return tuple(w.lower() for w in _words(key, value))
+    if key == "viewer_voice_command":
+        return _flag(key, value)
+    if key in {"voice_command_cooldown", "name_repeat_after"}:
+        return _number(key, value, kind=float, low=0, high=86_400)
+    table = _mapping(key, value)
+    for name, text in table.items():
+        if key == "pronunciations":
+            ipa = len(text) > 2 and text[0] == text[-1] == "/"
+            if _MARKUP & set(text) or (not ipa and "/" in text):
+                raise SettingsError(f"{key}.{name}", "a respelling (letters) or IPA between slashes, e.g. /kˈOkəɹO/")
+        elif key == "nicknames" and (_MARKUP | {"/"}) & set(text):
+            raise SettingsError(f"{key}.{name}", "a nickname is plain words (no brackets or slashes)")
+    return table
+
+
+def _check_voices(settings: Settings) -> None:
+    """Every ``user_voices`` entry and ``voice_pool`` name must be a voice the ``voices`` grammar knows."""
+    for login, spec in settings.user_voices.items():
+        try:
+            parse_voice_mix(spec, settings.voices)
+        except VoiceMixError as exc:
+            raise SettingsError(f"user_voices.{login}", str(exc)) from None
+    table = {k.lower() for k in settings.voices}
+    for name in settings.voice_pool:
+        if name not in table and not _POOL_ID.fullmatch(name):
+            raise SettingsError("voice_pool", f"{name!r} is neither a name in voices nor a Kokoro id like af_heart")
+
+
+_POOL_ID = re.compile(r"[a-z]{2}_[a-z0-9]+")
+
+
+# --- moderation ---------------------------------------------------------------------------------------------
+
+_MODERATION_KEYS = frozenset({"hold_seconds", "bits_need_approval", "mentions_max_age", "mod_command",
+                              "mod_commands"})
+_COMMAND_WORD = re.compile(r"[^\s!@]{1,32}")
+
+
+def _moderation_setting(key: str, value: Any) -> Any:
+    if key == "hold_seconds":
+        return _number(key, value, kind=float, low=0, high=600)
+    if key == "mentions_max_age":
+        return _number(key, value, kind=float, low=0, high=86_400)
+    if key == "bits_need_approval":
+        return _flag(key, value)
+    if key == "mod_command":
+        word = _text(key, value).lstrip("!").lower()
+        if not _COMMAND_WORD.fullmatch(word):
+            raise SettingsError(key, "one word without spaces, e.g. tts (typed as !tts)")
+        return word
+    if value is None:
+        return CommandWords()
+    if not isinstance(value, Mapping):
+        raise SettingsError(key, f"expected a mapping of action: word, got {value!r}")
+    words: dict[str, str] = {}
+    actions = {a.value for a in ModAction}
+    for raw_action, raw_word in value.items():
+        action = str(raw_action).lower()
+        if action not in actions:
+            raise SettingsError(f"{key}.{raw_action}", f"unknown action (known: {', '.join(sorted(actions))})")
+        word = _text(f"{key}.{raw_action}", raw_word).lower()
+        if not _COMMAND_WORD.fullmatch(word):
+            raise SettingsError(f"{key}.{raw_action}", "one word without spaces")
+        words[action] = word
+    result = dataclasses.replace(CommandWords(), **words)
+    chosen = [getattr(result, a) for a in sorted(actions)]
+    if len(set(chosen)) != len(chosen):
+        raise SettingsError(key, "two actions use the same word")
+    return result
 
 
 def load_settings(path: str | Path | None = None) -> Settings:
     """Read ``path`` (default ./settings.yaml when present) with STREAMVOICE_* environment overrides."""
     from dynaconf import Dynaconf
 
+    # Always an absolute name: dynaconf looks a relative one up beside the running script and its parents
+    # first (a checkout's own settings.yaml), and only then in the working folder.
     files = []
     if path is not None:
         if not Path(path).is_file():
             raise SettingsError("settings", f"settings file {str(path)!r} does not exist")
-        files.append(str(path))
+        files.append(str(Path(path).resolve()))
     elif Path("settings.yaml").is_file():
-        files.append("settings.yaml")
+        files.append(str(Path("settings.yaml").resolve()))
     loaded = Dynaconf(
         settings_files=files,
         envvar_prefix=ENV_PREFIX,

@@ -54,7 +54,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from itertools import groupby
 
-__all__ = ["SpeechRules", "find_banned_word", "normalize_chat_text"]
+from core.spoken_names import spoken_sender
+
+__all__ = ["SpeechRules", "defuse_markup", "find_banned_word", "normalize_chat_text", "pronounce"]
 
 _ACTIONS = ("skip", "replace")
 
@@ -68,6 +70,10 @@ class SpeechRules:
     emotes: frozenset[str] = frozenset()
     banned_words: tuple[str, ...] = ()
     banned_words_action: str = "skip"
+    #: ``(login, spoken name)`` pairs: an ``@login`` mention reads as the nickname (logins lower case).
+    nicknames: tuple[tuple[str, str], ...] = ()
+    #: ``(word, respelling)`` pairs, whole words, any case; a respelling between slashes is IPA for misaki.
+    pronunciations: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         if self.max_chars < 1:
@@ -242,11 +248,14 @@ def _is_bare_link(core: str) -> bool:
     return _is_domain(host)
 
 
-def _readable_name(name: str) -> str:
-    """``cool_guy_99`` -> ``cool guy``; ``12345`` stays ``12345``."""
-    words = " ".join(part for part in name.split("_") if part)
-    trimmed = words.rstrip("0123456789").strip()
-    return trimmed or words
+def _readable_name(name: str, nicknames: tuple[tuple[str, str], ...] = ()) -> str:
+    """``cool_guy_99`` -> ``cool guy``; ``12345`` stays ``12345``; a configured nickname wins."""
+    return spoken_sender(name, _table(nicknames))
+
+
+@lru_cache(maxsize=16)
+def _table(pairs: tuple[tuple[str, str], ...]) -> dict[str, str]:
+    return dict(pairs)
 
 
 def _is_cheermote(token: str) -> bool:
@@ -420,12 +429,15 @@ def _spoken_words(text: str, rules: SpeechRules) -> list[str]:
         if core.startswith("@"):
             bare = core.lstrip("@")
             end = 0
-            while end < len(bare) and (bare[end].isascii() and (bare[end].isalnum() or bare[end] == "_")):
+            while end < len(bare) and bare[end].isascii() and (
+                    bare[end].isalnum() or bare[end] == "_"
+                    or (bare[end] == "." and end + 1 < len(bare) and bare[end + 1].isascii()
+                        and bare[end + 1].isalnum())):  # "@su.per_k1llr": a dot inside a handle
                 end += 1
             name, rest = bare[:end], bare[end:] + trail
             if name and name.casefold() == streamer and not words and not rest.lstrip(",:;").strip("!?."):
                 continue  # "@streamer, hi" is addressed to the streamer: just "hi"
-            spoken = (lead + _readable_name(name) + rest) if name else lead + rest
+            spoken = (lead + _readable_name(name, rules.nicknames) + rest) if name else lead + rest
             words.extend(_squeeze(w) for w in spoken.split())
             continue
         words.append(_squeeze(token))
@@ -465,4 +477,45 @@ def normalize_chat_text(text: str, rules: SpeechRules) -> str:
         spoken = _beep_banned(spoken, rules.banned_words)
     if not any(ch.isalnum() for ch in spoken):
         return ""
-    return _truncate(spoken, rules.max_chars)
+    return pronounce(_truncate(spoken, rules.max_chars), rules.pronunciations)
+
+
+# --- pronunciations -----------------------------------------------------------------------------------------
+
+#: misaki reads ``[word](/ipa/)`` (and ``[word](+1)`` etc.) as markup: a chatter must not be able to use it to
+#: make the voice say phonemes the banned-word check never saw. A space between "]" and "(" breaks the markup.
+_MARKUP_JOIN = "]("
+
+
+def defuse_markup(text: str) -> str:
+    """``[hi](/ʃɪt/)`` -> ``[hi] (/ʃɪt/)``: chat text can never be misaki markup."""
+    return text.replace(_MARKUP_JOIN, "] (")
+
+
+@lru_cache(maxsize=16)
+def _pronunciation_pattern(pairs: tuple[tuple[str, str], ...]) -> tuple[re.Pattern[str], dict[str, str]] | None:
+    table = {word.casefold(): spelled for word, spelled in pairs if word.strip()}
+    if not table:
+        return None
+    alternation = "|".join(re.escape(w) for w in sorted(table, key=len, reverse=True))
+    return re.compile(rf"(?<!\w)(?:{alternation})(?!\w)", re.IGNORECASE), table
+
+
+def pronounce(text: str, pronunciations: tuple[tuple[str, str], ...]) -> str:
+    """Whole words (any case) respelled as configured; ``/ipa/`` becomes misaki's ``[word](/ipa/)``.
+
+    Chat text is defused first (``defuse_markup``), so the only markup that reaches the G2P is the streamer's.
+    """
+    text = defuse_markup(text)
+    compiled = _pronunciation_pattern(pronunciations)
+    if compiled is None:
+        return text
+    pattern, table = compiled
+
+    def respell(match: re.Match[str]) -> str:
+        spelled = table[match.group().casefold()]
+        if len(spelled) > 2 and spelled[0] == spelled[-1] == "/":
+            return f"[{match.group()}]({spelled})"
+        return spelled
+
+    return pattern.sub(respell, text)

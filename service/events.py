@@ -8,9 +8,13 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from service.resilience import Backoff, LoopHealth
+
 log = logging.getLogger(__name__)
 
 Event = dict[str, Any]
+
+_BACKOFF = Backoff(initial=0.1, cap=5.0)
 
 
 class EventHub:
@@ -21,8 +25,10 @@ class EventHub:
     """
 
     def __init__(self, snapshot: Callable[[], Awaitable[Event]], state_interval: float = 0.05,
-                 max_backlog: int = 1000) -> None:
+                 max_backlog: int = 1000, health: LoopHealth | None = None) -> None:
         self._snapshot = snapshot
+        self._health = health or LoopHealth()
+        self._health.register("events")
         self._interval = state_interval
         self._max_backlog = max_backlog
         self._subscribers: set[asyncio.Queue[Event | None]] = set()
@@ -66,12 +72,23 @@ class EventHub:
         self._dirty.set()
 
     async def _state_loop(self) -> None:
+        """Coalesced snapshots; a failing snapshot (a locked database) is retried with backoff, logged once."""
+        failures = 0
         while True:
             await self._dirty.wait()
             self._dirty.clear()
             if self._subscribers:
                 try:
                     self.publish(await self._snapshot())
-                except Exception:
-                    log.exception("could not build the state snapshot")
+                except Exception as exc:
+                    if not failures:
+                        log.exception("could not build the state snapshot")
+                    self._health.failing("events", exc)
+                    self._dirty.set()  # the players still need this state: try again after the backoff
+                    await asyncio.sleep(_BACKOFF.delay(failures))
+                    failures += 1
+                    continue
+                if failures:
+                    failures = 0
+                    self._health.ok("events")
             await asyncio.sleep(self._interval)

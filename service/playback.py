@@ -7,6 +7,10 @@ Decisions (see docs/queue-rules.md):
 - A mode switch or Clear interrupts the current item: a switch puts it back to *ready* (it was never heard
   to the end and stays in its queue), Clear soft-deletes it with the rest of the queue.
 - ``ended`` and ``stopped`` from any player finish the item as played; the first report wins.
+- SKIP ends the current item as *skipped* (not played); an autoplay run goes on after the cooldown. A removal
+  (one item, a chatter's lines, a Twitch delete/timeout) that hits the playing item stops it the same way.
+- Held mentions (``hold_seconds``) and cheers awaiting approval are passed over until they may play; stale
+  mentions (``mentions_max_age``) are dropped when their turn comes (rules in ``core.moderation``).
 """
 
 from __future__ import annotations
@@ -14,16 +18,31 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from collections.abc import Callable
+import os
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, TypeVar
 
+from core.captions import Captions
 from core.chat import QueueName, Status
+from core.moderation import SKIP_REASON, hold_for, playable_at, stale_cutoff
 from service.database import AsyncStore
 from service.events import Event
+from service.resilience import Backoff, LoopHealth, is_transient, retry_transient
 from service.synthesis import remove_files
-from storage.messages import StoredMessage
+from storage.messages import StoredMessage, utcnow
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+_BACKOFF = Backoff(initial=0.2, cap=5.0)
+
+
+def captions_of(item: StoredMessage) -> dict[str, Any] | None:
+    """The item's word timings for the ``play`` frame (docs/captions.md); None when it has none."""
+    return None if item.word_timings is None else Captions.from_json(item.word_timings).to_dict()
 
 
 class PlaybackConflict(RuntimeError):
@@ -47,14 +66,22 @@ class PlaybackController:
         cooldown: Callable[[], float],
         grace: Callable[[], float],
         prefer_synthesis: Callable[[int | None], None],
+        hold_seconds: Callable[[], float] = lambda: 0.0,
+        mentions_max_age: Callable[[], float] = lambda: 0.0,
+        health: LoopHealth | None = None,
     ) -> None:
         self._db = db
+        #: "playback": the timers and autoplay runs (a locked database delays them, never ends them).
+        self._health = health or LoopHealth()
+        self._health.register("playback")
         self._publish = publish
         self._state_changed = state_changed
         self._describe = describe
         self._cooldown = cooldown
         self._grace = grace
         self._prefer = prefer_synthesis
+        self._hold_seconds = hold_seconds
+        self._max_age = mentions_max_age
         self.active_queue = QueueName.MENTIONS
         self.autoplay = False
         self.autoplay_running = False
@@ -90,8 +117,12 @@ class PlaybackController:
         async with self._lock:
             if self.current is not None:
                 raise PlaybackConflict("already playing")
-            item = await self._db.call(self._db.store.next_to_play, self.active_queue)
+            item = await self._next_item()
             if item is None:
+                held = await self._db.call(self._db.store.waiting, self.active_queue, 1)
+                if held:
+                    raise PlaybackConflict(f"nothing in the {self.active_queue.value} queue may play yet "
+                                           "(held for moderation)")
                 raise PlaybackConflict(f"the {self.active_queue.value} queue is empty")
             self.autoplay_running = self.autoplay
             await self._start_locked(item)
@@ -144,7 +175,70 @@ class PlaybackController:
         self._continue_autoplay()
         return True
 
+    # --- moderation ---------------------------------------------------------------------------------
+    async def moderate(self, stops: Callable[[StoredMessage], bool],
+                       work: Callable[[StoredMessage | None], Awaitable[T]]) -> tuple[T, StoredMessage | None]:
+        """Run a moderation change atomically with playback; stop the current item when ``stops`` says so.
+
+        ``work`` gets the item being stopped (or None) and does the database change while no item can start
+        or finish. A stopped item gets ``stop`` to players and an autoplay run goes on after the cooldown.
+        """
+        async with self._lock:
+            current = self.current
+            hit = current if current is not None and stops(current.item) else None
+            result = await work(hit.item if hit else None)
+            if hit is not None:
+                self._finish_current_locked()
+                self._publish({"type": "stop", "id": hit.item.id})
+        if hit is not None:
+            self._continue_autoplay()
+        else:
+            self._state_changed()
+        return result, hit.item if hit else None
+
+    async def skip(self) -> StoredMessage | None:
+        """End the current item as *skipped* (not played); an autoplay run goes on after the cooldown."""
+        async def mark(item: StoredMessage | None) -> None:
+            if item is not None:
+                _, path = await self._db.call(self._db.store.mark_skipped, item.id, SKIP_REASON)
+                remove_files([path])
+
+        _, skipped = await self.moderate(lambda item: True, mark)
+        if skipped is not None:
+            log.info("message %d skipped", skipped.id)
+        return skipped
+
+    async def resume(self) -> None:
+        """Autoplay toggle on and, when nothing plays, start a run (it waits for items when none may play)."""
+        await self.set_autoplay(True)
+        if self.current is None and self._autoplay_task is None:
+            self.autoplay_running = True
+            self._autoplay_task = asyncio.create_task(self._autoplay_next(first=True), name="autoplay")
+            self._state_changed()
+
     # --- internals ----------------------------------------------------------------------------------
+    async def _next_item(self) -> StoredMessage | None:
+        """The next item that may play: stale mentions are dropped first, held ones passed over."""
+        queue = self.active_queue
+        now = utcnow()
+        cutoff = stale_cutoff(queue, now, self._max_age())
+        if cutoff is not None:
+            dropped = await self._db.call(self._db.store.drop_stale, queue, cutoff)
+            if dropped:
+                remove_files([d.audio_path for d in dropped])
+                log.info("dropped %d stale mention(s) (older than mentions_max_age)", len(dropped))
+                self._state_changed()
+        hold = hold_for(queue, self._hold_seconds())
+        return await self._db.call(self._db.store.next_playable, queue, now - timedelta(seconds=hold))
+
+    async def _next_hold_expiry(self) -> float | None:
+        """Seconds until the oldest held item may play (None: nothing is held by time)."""
+        item = await self._db.call(self._db.store.oldest_held, self.active_queue)
+        if item is None:
+            return None
+        release = playable_at(item.queue, item.received_at, self._hold_seconds())
+        return max(0.01, (release - utcnow()).total_seconds())
+
     async def _start_locked(self, item: StoredMessage) -> None:
         if item.status is Status.READY:
             await self._begin(item)
@@ -154,6 +248,9 @@ class PlaybackController:
             self._state_changed()
 
     async def _begin(self, item: StoredMessage) -> None:
+        if item.audio_path is None or not os.path.isfile(item.audio_path):
+            await self._resynthesize_locked(item)
+            return
         if not await self._db.call(self._db.store.transition, item.id, [Status.READY], Status.PLAYING):
             self._finish_current_locked()
             return
@@ -162,12 +259,26 @@ class PlaybackController:
         loop = asyncio.get_running_loop()
         timeout = loop.call_later((item.duration_s or 0) + self._grace(), self._timed_out, item.id)
         self.current = NowPlaying(playing, waiting_for_audio=False, timeout=timeout)
-        self._publish({"type": "play", **self._describe(playing)})
+        self._publish({"type": "play", **self._describe(playing), "captions": captions_of(playing)})
+        self._state_changed()
+
+    async def _resynthesize_locked(self, item: StoredMessage) -> None:
+        """The item's WAV vanished (deleted by hand, a cleanup tool): never announce it, never count it played.
+        It goes back to pending and this PLAY waits for its new WAV like any item not yet synthesised."""
+        log.warning("message %d: its WAV %s is gone; synthesising it again before it plays", item.id, item.audio_path)
+        if not await self._db.call(self._db.store.requeue_missing_audio, item.id):
+            self._finish_current_locked()  # cleared or removed meanwhile
+            return
+        pending = dataclasses.replace(item, status=Status.PENDING, audio_path=None, audio_bytes=None,
+                                      duration_s=None)
+        self.current = NowPlaying(pending, waiting_for_audio=True)
+        self._prefer(item.id)
         self._state_changed()
 
     def _timed_out(self, message_id: int) -> None:
         log.info("no player reported the end of message %d; marking it played", message_id)
-        task = asyncio.ensure_future(self.player_finished(message_id))
+        task = asyncio.ensure_future(
+            retry_transient("playback", self._health, lambda: self.player_finished(message_id)))
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
@@ -199,20 +310,38 @@ class PlaybackController:
             task.cancel()
         self._state_changed()
 
-    async def _autoplay_next(self) -> None:
+    async def _autoplay_next(self, first: bool = False) -> None:
         try:
-            await asyncio.sleep(self._cooldown())
+            if not first:
+                await asyncio.sleep(self._cooldown())
+            failures = 0
             while self.autoplay_running and self.autoplay:
                 self._items_changed.clear()
-                async with self._lock:
-                    if self.current is not None:
-                        return
-                    item = await self._db.call(self._db.store.next_to_play, self.active_queue)
-                    if item is not None:
-                        await self._start_locked(item)
-                        return
+                try:
+                    async with self._lock:
+                        if self.current is not None:
+                            return
+                        item = await self._next_item()
+                        if item is not None:
+                            await self._start_locked(item)
+                            self._health.ok("playback")
+                            return
+                        wake_in = await self._next_hold_expiry()
+                except Exception as exc:  # a locked database pauses the run; it goes on once the fault passes
+                    if not is_transient(exc):
+                        raise
+                    self._health.failing("playback", exc)
+                    await asyncio.sleep(_BACKOFF.delay(failures))
+                    failures += 1
+                    continue
+                self._health.ok("playback")
                 self._state_changed()
-                await self._items_changed.wait()  # queue empty: wait for new items while the toggle is on
+                # queue empty (or all held): wait for new items, or for the next hold to expire
+                try:
+                    async with asyncio.timeout(wake_in):
+                        await self._items_changed.wait()
+                except TimeoutError:
+                    pass
         finally:
             if self._autoplay_task is asyncio.current_task():
                 self._autoplay_task = None

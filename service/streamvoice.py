@@ -15,18 +15,26 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from core.chat import IncomingChat, QueueName, Status
+from core.chat import WAITING_STATUSES, IncomingChat, QueueName, Status
+from core.moderation import hold_view
 from core.queue_rules import ChatMemory, decide
 from core.settings import Settings
+from core.viewer_voice import changed_voice_specs, login_key, resolve_voice
+from core.voice_command import VoiceAction, VoiceCommand, VoiceCommandMemory, voice_command
 from service.database import AsyncStore
 from service.events import Event, EventHub
 from service.live_settings import LiveSettings
+from service.moderation import Moderator
 from service.playback import PlaybackController
 from service.presence import AppPresence
+from service.resilience import LoopHealth, retry_transient
 from service.synthesis import SynthesisWorker, remove_files
 from service.writer import GroupCommitWriter
 from storage.database import create_database
-from storage.messages import MessageStore, NewMessage, StoredMessage
+from storage.errors import classify
+from storage.viewer_voices import ViewerVoiceStore
+from storage.messages import MessageStore, NewMessage, StoredMessage, utcnow
+from storage.write_probe import probe_write_lock
 from tts.engine import EngineConfig, KokoroEngine
 
 log = logging.getLogger(__name__)
@@ -50,10 +58,17 @@ class StreamVoice:
         current = settings.current
         self.audio_dir = Path(current.audio_dir).resolve()
         self.db = AsyncStore(MessageStore(create_database(current.database_url)))
-        self.writer = GroupCommitWriter(self.db)
-        self.events = EventHub(self.snapshot)
+        self._database_url = current.database_url
+        #: Every background loop's state (``ok`` / ``retrying: ...``), shown by ``/api/health``.
+        self.loops = LoopHealth()
+        self.writer = GroupCommitWriter(self.db, health=self.loops)
+        self.events = EventHub(self.snapshot, health=self.loops)
         self.presence = AppPresence(lambda: self.settings.current.twitch.app_online_window)
         self.memory = ChatMemory()
+        #: Viewers' ``!voice`` choices: the table, and all of it in memory (read on every accepted line).
+        self.viewer_voices = ViewerVoiceStore(self.db.store.engine)
+        self.voice_choices: dict[str, str] = {}
+        self.voice_commands = VoiceCommandMemory()
         #: Set by the Twitch bot when it runs: "connected", "reconnecting", "error: ...".
         self.twitch_state = "disabled"
         self.playback = PlaybackController(
@@ -61,7 +76,12 @@ class StreamVoice:
             cooldown=lambda: self.settings.current.autoplay_cooldown,
             grace=lambda: self.settings.current.playback_grace,
             prefer_synthesis=self._prefer,
+            hold_seconds=lambda: self.settings.current.hold_seconds,
+            mentions_max_age=lambda: self.settings.current.mentions_max_age,
+            health=self.loops,
         )
+        self.moderation = Moderator(self.db, self.writer, self.playback, self.events.state_changed,
+                                    self.playback.items_changed)
         self.worker = SynthesisWorker(
             self.db, self.audio_dir, self.engine_config,
             active_queue=lambda: self.playback.active_queue,
@@ -69,6 +89,7 @@ class StreamVoice:
             on_change=self._synthesis_done,
             protect=lambda: self.playback.current.item.id if self.playback.current else None,
             engine_loader=engine_loader,
+            health=self.loops,
         )
         self._pending_callbacks: set[Any] = set()
 
@@ -76,6 +97,7 @@ class StreamVoice:
     async def start(self) -> None:
         self.audio_dir.mkdir(parents=True, exist_ok=True)
         await self.recover()
+        self.voice_choices = await self.db.call(self.viewer_voices.all)
         active, autoplay = await self.db.call(self.db.store.load_state)
         self.playback.active_queue, self.playback.autoplay = active, autoplay
         self.writer.start()
@@ -109,6 +131,9 @@ class StreamVoice:
     # --- ingest -------------------------------------------------------------------------------------
     async def accept(self, chat: IncomingChat) -> AcceptResult:
         """Apply the queue rules and, when stored, return only after the row is committed."""
+        command = voice_command(chat, self.settings.current, self.voice_commands, time.monotonic())
+        if command is not None:  # before the queue rules: ``ignored_prefixes`` would drop it
+            return await self._voice_command(command)
         decision = decide(chat, self.settings.current, self.memory, time.monotonic())
         if not decision.stored:
             return AcceptResult(queued=False, reason=decision.reason)
@@ -116,13 +141,30 @@ class StreamVoice:
         row_id = await self.writer.submit(NewMessage(
             queue=decision.queue, source=chat.source, sent_by=chat.sent_by, text=chat.text,
             spoken_text=decision.spoken_text, bits_amount=chat.bits_amount, external_id=chat.external_id,
-            status=decision.status, reason=decision.reason))
+            status=decision.status, reason=decision.reason,
+            voice=resolve_voice(chat.sent_by, self.settings.current, self.voice_choices.get(login_key(chat.sent_by))),
+            awaiting_approval=(decision.will_speak and decision.queue is QueueName.BITS
+                               and self.settings.current.bits_need_approval)))
         if decision.will_speak:
             self.worker.wake(decision.queue)
             self.playback.items_changed()
             self.events.state_changed()
         return AcceptResult(queued=decision.will_speak, id=row_id, queue=decision.queue,
                             status=decision.status, reason=decision.reason)
+
+    async def _voice_command(self, command: VoiceCommand) -> AcceptResult:
+        """``!voice <name>`` / ``!voice``: store or forget the viewer's choice; never spoken, never answered."""
+        if command.action is VoiceAction.SET and command.name is not None:
+            await self.db.call(self.viewer_voices.set, command.login, command.name)
+            self.voice_choices[command.login] = command.name
+            log.info("viewer %s chose the voice %r", command.login, command.name)
+        elif command.action is VoiceAction.RESET:
+            await self.db.call(self.viewer_voices.reset, command.login)
+            self.voice_choices.pop(command.login, None)
+            log.info("viewer %s went back to the default voice", command.login)
+        else:
+            log.debug("!voice from %s: %s", command.login, command.reason)
+        return AcceptResult(queued=False, reason=command.reason)
 
     # --- controls -----------------------------------------------------------------------------------
     async def clear(self) -> int:
@@ -153,6 +195,20 @@ class StreamVoice:
             "id": item.id, "queue": item.queue.value, "sent_by": item.sent_by, "text": item.text,
             "spoken_text": item.spoken_text, "bits_amount": item.bits_amount, "status": item.status.value,
             "duration": item.duration_s, "audio_url": f"/audio/{item.id}.wav" if ready else None,
+            "voice": item.voice,
+            **self._hold_fields(item),
+        }
+
+    def _hold_fields(self, item: StoredMessage) -> Event:
+        """Moderation fields of a queue item: held (with the time left), awaiting approval, Twitch message id."""
+        hold = hold_view(item.queue, item.received_at, item.awaiting_approval, utcnow(),
+                         self.settings.current.hold_seconds)
+        waiting = item.status in WAITING_STATUSES and not item.is_deleted
+        return {
+            "held": waiting and hold.held, "awaiting_approval": waiting and hold.awaiting_approval,
+            "held_seconds_left": hold.seconds_left if waiting else 0.0,
+            "playable_at": hold.playable_at.isoformat(timespec="milliseconds") + "Z",
+            "message_id": item.external_id,
         }
 
     async def queue_view(self, limit: int = 200) -> dict[str, Any]:
@@ -180,21 +236,30 @@ class StreamVoice:
         current = self.playback.current
         return {
             "type": "state", "mode": queue.value, "autoplay": self.playback.autoplay,
-            "autoplay_running": self.playback.autoplay_running, **self._sizes(counts, queue),
+            "autoplay_running": self.playback.autoplay_running,
+            "autoplay_cooldown": self.settings.current.autoplay_cooldown, **self._sizes(counts, queue),
             "now_playing": self.describe(current.item) if current else None,
             "waiting_for_audio": bool(current and current.waiting_for_audio),
             "engine": self.worker.state, "ingest_source": self.ingest_source, "twitch": self.twitch_state,
         }
 
     async def health(self) -> dict[str, Any]:
+        """What works right now. Off the database thread: it answers at once even while that thread waits."""
         try:
-            counts = await self.db.call(self.db.store.counts)
-            db_ok = True
+            counts = await asyncio.to_thread(self.db.store.counts)
+            fault = await asyncio.to_thread(probe_write_lock, self._database_url) or self.db.fault
+            db = fault.describe() if fault else "ok"
         except Exception as exc:  # the health endpoint reports, never raises
-            counts, db_ok = {}, False
+            counts = {}
+            read_fault = classify(exc)
+            db = read_fault.describe() if read_fault else f"error: {type(exc).__name__}: {exc}"
             log.error("health check: database error: %s", exc)
+        loops = {**self.loops.snapshot(), **self.settings.health.snapshot()}
+        degraded = (db != "ok" or any(state != "ok" for state in loops.values())
+                    or self.worker.state.startswith("unavailable"))
         return {
-            "db": "ok" if db_ok else "error", "engine": self.worker.state, "queues": counts,
+            "status": "degraded" if degraded else "ok", "loops": loops,
+            "db": db, "engine": self.worker.state, "queues": counts,
             "mode": self.playback.active_queue.value, "ingest_source": self.ingest_source,
             "twitch": self.twitch_state, "settings": self.settings.status,
         }
@@ -207,7 +272,7 @@ class StreamVoice:
 
     def _synthesis_done(self, item: StoredMessage, status: Status) -> None:
         self.events.state_changed()
-        self._spawn(self.playback.on_synthesis_done(item, status))
+        self._spawn(retry_transient("playback", self.loops, lambda: self.playback.on_synthesis_done(item, status)))
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.ensure_future(coro)
@@ -218,4 +283,5 @@ class StreamVoice:
         """Apply a live edit of settings.yaml: voice/speed go to the engine, the rest is read per use."""
         if (old.voice, dict(old.voices), old.speed) != (new.voice, dict(new.voices), new.speed):
             await self.worker.apply_voice(self.engine_config(new))
+        await self.worker.check_voices(changed_voice_specs(old, new))
         self.events.state_changed()

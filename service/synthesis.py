@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import gc
 import logging
 import os
@@ -23,18 +24,24 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import numpy as np
+from typing import TypeVar
 
 from core.chat import QueueName, Status
+from core.settings import SettingsError
+from service.daemon_thread import run_in_daemon_thread
 from service.database import AsyncStore
+from service.resilience import Backoff, LoopHealth, retry_transient
 from storage.messages import RemovedAudio, StoredMessage
-from tts.engine import SAMPLE_RATE, EngineConfig, EngineUnavailable, KokoroEngine, RenderCancelled
+from tts.engine import SAMPLE_RATE, EngineConfig, EngineUnavailable, KokoroEngine, RenderCancelled, Speech
 from tts.wav import write_wav_atomic
 
 log = logging.getLogger(__name__)
 
 ENGINE_RETRY_S = 30.0
+#: Waits between attempts while the audio folder refuses WAVs, and after an unexpected fault in a lane.
+_AUDIO_BACKOFF = Backoff(initial=0.2, cap=10.0)
+_LANE_BACKOFF = Backoff(initial=0.5, cap=30.0)
+T = TypeVar("T")
 #: Most lanes the worker runs, whatever the engine asks for.
 MAX_LANES = 4
 
@@ -48,17 +55,10 @@ class _Render:
     started: float = field(default_factory=time.monotonic)
 
 
-def _render_batch(engine: KokoroEngine, texts: list[str]) -> list[np.ndarray | Exception]:
-    """Phonemize each text (a failure stays that text's), then render the rest together."""
-    chunks: list[list[str] | Exception] = []
-    for text in texts:
-        try:
-            chunks.append(engine.phonemize(text))
-        except Exception as exc:
-            chunks.append(exc)
-    good = [c for c in chunks if not isinstance(c, Exception)]
-    rendered = iter(engine.render_batch(good) if good else [])
-    return [c if isinstance(c, Exception) else next(rendered) for c in chunks]
+def _render_batch(engine: KokoroEngine, texts: list[str], voices: list[str | None] | None = None
+                  ) -> list[Speech | Exception]:
+    """Phonemize each text (a failure stays that text's), then render the rest together, each in its voice."""
+    return engine.speak_batch(texts, voices)
 
 
 def remove_files(paths: Iterable[str | None]) -> None:
@@ -81,8 +81,14 @@ class SynthesisWorker:
         on_change: Callable[[StoredMessage, Status], None],
         protect: Callable[[], int | None],
         engine_loader: Callable[[EngineConfig], KokoroEngine] = KokoroEngine.load,
+        health: LoopHealth | None = None,
     ) -> None:
         self._db = db
+        #: "synthesis": the lanes' database work; "audio": writing WAVs (a full disk, an unwritable folder).
+        self._health = health or LoopHealth()
+        self._health.register("synthesis")
+        self._health.register("audio")
+        self._audio_failures = 0
         self.audio_dir = audio_dir
         self._engine_config = engine_config
         self._active_queue = active_queue
@@ -106,12 +112,23 @@ class SynthesisWorker:
         self._task = asyncio.create_task(self._run(), name="synthesis-worker")
 
     async def stop(self) -> None:
+        """Stop promptly and leave no row claimed: renders stop at their next model block, a model load still
+        running is abandoned (daemon thread), and every ``synthesizing`` row goes back to ``pending``."""
+        for render in list(self._renders.values()):
+            render.cancel.set()
         if self._task:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         for executor in (self._executor, *self._render_threads):
             executor.shutdown(wait=True, cancel_futures=True)
+        try:  # a claim committed while its lane was being cancelled has no lane left to release it
+            released = await self._db.call(self._db.store.release_all_claims)
+        except Exception as exc:  # the next start's recovery puts them back instead
+            log.warning("could not release claimed messages at stop (%s); the next start recovers them", exc)
+        else:
+            if released:
+                log.info("stop: %d claimed message(s) back to pending", released)
 
     def wake(self, queue: QueueName | None = None) -> None:
         """New work. ``queue``: a line was just stored there; if it is the active queue (or a player is
@@ -145,11 +162,24 @@ class SynthesisWorker:
             engine = self.engine
             await self._in_thread(lambda: engine.set_voice(config.voice, config.voices or {}, config.speed))
 
+    async def check_voices(self, specs: list[tuple[str, str]]) -> None:
+        """Load each ``(settings key, voice spec)`` pack now (cached for synthesis); a missing pack raises
+        ``SettingsError`` naming the key, so a live edit that needs it is refused. No engine yet: nothing to do."""
+        engine = self.engine
+        if engine is None:
+            return
+        for key, spec in specs:
+            try:
+                await self._in_thread(engine.check_voice, spec)
+            except Exception as exc:
+                raise SettingsError(key, f"{type(exc).__name__}: {exc}") from exc
+
     async def _load_engine(self) -> bool:
         self.state = "loading"
         config = self._engine_config()
         try:
-            self.engine = await self._in_thread(self._engine_loader, config)  # type: ignore[assignment]
+            # not on an executor: a stop must not wait for a load (or a first start's download) to finish
+            self.engine = await run_in_daemon_thread(self._engine_loader, config, name="engine-load")
         except (EngineUnavailable, Exception) as exc:
             self.state = f"unavailable: {exc}"
             log.error("speech engine unavailable: %s (retrying every %.0fs)", exc, ENGINE_RETRY_S)
@@ -178,13 +208,33 @@ class SynthesisWorker:
                 task.cancel()
             await asyncio.gather(*lanes, return_exceptions=True)
 
+    async def _retry(self, fn: Callable[..., T], *args: object, **kwargs: object) -> T:
+        """A repository call that waits out a locked/failing database (backoff, health) instead of raising."""
+        return await retry_transient("synthesis", self._health, lambda: self._db.call(fn, *args, **kwargs))
+
     async def _lane(self, lane: int) -> None:
+        """One lane, for good: a fault the steps below do not handle is logged, backed off and survived."""
+        failures = 0
+        while True:
+            try:
+                await self._lane_step(lane)
+                failures = 0
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                if not failures:
+                    log.exception("synthesis lane %d failed; retrying with backoff", lane)
+                self._health.failing("synthesis", exc)
+                await asyncio.sleep(_LANE_BACKOFF.delay(failures))
+                failures += 1
+
+    async def _lane_step(self, lane: int) -> None:
         engine = self.engine
         assert engine is not None
         batch = max(1, int(getattr(engine, "max_batch", 1)))
         while True:
             self._wakeup.clear()
-            items = await self._db.call(self._db.store.claim_for_synthesis, self._active_queue(), batch, self.prefer)
+            items = await self._retry(self._db.store.claim_for_synthesis, self._active_queue(), batch, self.prefer)
             if not items:
                 await self._wakeup.wait()
                 continue
@@ -206,19 +256,19 @@ class SynthesisWorker:
         assert engine is not None
         text = item.spoken_text if item.spoken_text is not None else item.text
         try:
-            audio: np.ndarray = await self._on_lane(  # type: ignore[assignment]
-                lane, engine.synthesize, text, cancel, urgent)
+            speech: Speech = await self._on_lane(  # type: ignore[assignment]
+                lane, functools.partial(engine.speak, voice=item.voice), text, cancel, urgent)
         except asyncio.CancelledError:
             await self._db.call(self._db.store.release_claims, [item.id])
             raise
         except RenderCancelled:  # preempted: back to pending, the lane takes the urgent line next
-            await self._db.call(self._db.store.release_claims, [item.id])
+            await self._retry(self._db.store.release_claims, [item.id])
             self._wakeup.set()
             return
         except Exception as exc:
             await self._failed(item, exc)
             return
-        await self._store(item, audio)
+        await self._store(item, speech)
 
     async def _synthesize_batch(self, items: list[StoredMessage], lane: int) -> None:
         """Several rows in shared forward passes; each row still succeeds or fails on its own."""
@@ -226,8 +276,8 @@ class SynthesisWorker:
         assert engine is not None
         texts = [item.spoken_text if item.spoken_text is not None else item.text for item in items]
         try:
-            results: list[np.ndarray | Exception] = await self._on_lane(  # type: ignore[assignment]
-                lane, _render_batch, engine, texts)
+            results: list[Speech | Exception] = await self._on_lane(  # type: ignore[assignment]
+                lane, _render_batch, engine, texts, [item.voice for item in items])
         except asyncio.CancelledError:
             await self._db.call(self._db.store.release_claims, [i.id for i in items])
             raise
@@ -240,13 +290,14 @@ class SynthesisWorker:
     async def _failed(self, item: StoredMessage, exc: BaseException) -> None:
         reason = f"{type(exc).__name__}: {exc}"
         log.warning("synthesis of message %d failed: %s", item.id, reason)
-        await self._db.call(self._db.store.end_synthesis, item.id, Status.ERROR, reason)
+        await self._retry(self._db.store.end_synthesis, item.id, Status.ERROR, reason)
         self._on_change(item, Status.ERROR)
 
-    async def _store(self, item: StoredMessage, audio: np.ndarray) -> None:
-        """Write the WAV and mark the row ready, unless it was cleared meanwhile."""
+    async def _store(self, item: StoredMessage, speech: Speech) -> None:
+        """Write the WAV and mark the row ready (with its word timings), unless it was cleared meanwhile."""
         engine = self.engine
         assert engine is not None
+        audio = speech.audio
         try:
             if audio.size == 0:
                 raise ValueError("the text produced no audio")
@@ -255,19 +306,35 @@ class SynthesisWorker:
         except asyncio.CancelledError:
             await self._db.call(self._db.store.release_claims, [item.id])
             raise
+        except OSError as exc:  # the environment's fault (full disk, unwritable folder, EMFILE), not the message's
+            await self._audio_write_failed(item, exc)
+            return
         except Exception as exc:
             await self._failed(item, exc)
             return
-        stored = await self._db.call(
+        if self._audio_failures:
+            self._audio_failures = 0
+            self._health.ok("audio")
+        stored = await self._retry(
             self._db.store.finish_synthesis, item.id, audio_path=str(path), audio_bytes=size,
-            duration_s=audio.size / SAMPLE_RATE, voice=engine.voice_spec)
+            duration_s=audio.size / SAMPLE_RATE, voice=item.voice or engine.voice_spec,
+            word_timings=speech.captions.to_json())
         if not stored:  # cleared while we were synthesising: it must not come back
             remove_files([str(path)])
             return
         if item.queue is QueueName.MENTIONS:
-            removed: list[RemovedAudio] = await self._db.call(
+            removed: list[RemovedAudio] = await self._retry(
                 self._db.store.enforce_audio_cap, QueueName.MENTIONS, self._mentions_cap(), self._protect())
             if removed:
                 log.info("mentions audio over its cap: dropped %d oldest item(s)", len(removed))
                 remove_files([r.audio_path for r in removed])
         self._on_change(item, Status.READY)
+
+    async def _audio_write_failed(self, item: StoredMessage, exc: OSError) -> None:
+        """The WAV could not be written: the row goes back to pending (retried after a backoff), never ``error``."""
+        self._health.failing("audio", exc)
+        await self._retry(self._db.store.release_claims, [item.id])
+        delay = _AUDIO_BACKOFF.delay(self._audio_failures)
+        self._audio_failures += 1
+        await asyncio.sleep(delay)
+        self._wakeup.set()

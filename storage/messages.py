@@ -41,6 +41,9 @@ class NewMessage:
     external_id: str | None = None
     status: Status = Status.PENDING
     reason: str | None = None
+    awaiting_approval: bool = False
+    #: The voice spec decided at accept time (``core.viewer_voice.resolve_voice``); synthesis speaks with it.
+    voice: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +65,12 @@ class StoredMessage:
     audio_path: str | None
     audio_bytes: int | None
     duration_s: float | None
+    awaiting_approval: bool = False
+    external_id: str | None = None
+    replay_of: int | None = None
+    voice: str | None = None
+    #: Word timings JSON for captions (``core.captions``), set when synthesised.
+    word_timings: str | None = None
 
     @classmethod
     def of(cls, row: MessageRow) -> StoredMessage:
@@ -71,6 +80,8 @@ class StoredMessage:
             status=Status(row.status), reason=row.reason, is_deleted=row.is_deleted,
             deleted_reason=row.deleted_reason, received_at=row.received_at, audio_path=row.audio_path,
             audio_bytes=row.audio_bytes, duration_s=row.duration_s,
+            awaiting_approval=bool(row.awaiting_approval), external_id=row.external_id, replay_of=row.replay_of,
+            voice=row.voice, word_timings=row.word_timings,
         )
 
 
@@ -90,7 +101,7 @@ class RecoveryReport:
 
 
 _INSERT_COLUMNS = ("queue", "source", "sent_by", "text", "spoken_text", "bits_amount", "external_id", "status",
-                   "reason", "is_deleted", "received_at")
+                   "reason", "is_deleted", "received_at", "awaiting_approval", "voice")
 _SQLITE_INSERT = (f"INSERT INTO {MessageRow.__tablename__} ({', '.join(_INSERT_COLUMNS)}) "
                   f"VALUES ({', '.join('?' * len(_INSERT_COLUMNS))})")
 _WAITING = [s.value for s in WAITING_STATUSES]
@@ -115,6 +126,7 @@ class MessageStore:
                 "queue": m.queue.value, "source": m.source.value, "sent_by": m.sent_by, "text": m.text,
                 "spoken_text": m.spoken_text, "bits_amount": m.bits_amount, "external_id": m.external_id,
                 "status": m.status.value, "reason": m.reason, "is_deleted": False, "received_at": now,
+                "awaiting_approval": m.awaiting_approval, "voice": m.voice,
             }
             for m in messages
         ]
@@ -135,7 +147,8 @@ class MessageStore:
             ids = []
             for m in messages:
                 cursor.execute(_SQLITE_INSERT, (m.queue.value, m.source.value, m.sent_by, m.text, m.spoken_text,
-                                                m.bits_amount, m.external_id, m.status.value, m.reason, 0, received))
+                                                m.bits_amount, m.external_id, m.status.value, m.reason, 0, received,
+                                                int(m.awaiting_approval), m.voice))
                 ids.append(int(cursor.lastrowid))
             cursor.close()
             return ids
@@ -146,14 +159,21 @@ class MessageStore:
             row = session.get(MessageRow, message_id)
             return StoredMessage.of(row) if row else None
 
-    def waiting(self, queue: QueueName, limit: int | None = None) -> list[StoredMessage]:
-        """The queue's pending/synthesizing/ready items in play order (oldest first)."""
+    def waiting(self, queue: QueueName, limit: int | None = None, after: int | None = None) -> list[StoredMessage]:
+        """The queue's pending/synthesizing/ready items in play order: dashboard replays first, then the rest,
+        each oldest first. ``after`` (a page cursor: the last non-replay id shown, 0 for none) skips the
+        replays and every item up to that id."""
+        live = (MessageRow.queue == queue.value, MessageRow.is_deleted.is_(False), MessageRow.status.in_(_WAITING))
         with self._session() as session:
-            query = (select(MessageRow)
-                     .where(MessageRow.queue == queue.value, MessageRow.is_deleted.is_(False),
-                            MessageRow.status.in_(_WAITING))
-                     .order_by(MessageRow.id).limit(limit))
-            return [StoredMessage.of(r) for r in session.scalars(query)]
+            rows: list[MessageRow] = []
+            if after is None:
+                rows += session.scalars(select(MessageRow).where(*live, MessageRow.replay_of.is_not(None))
+                                        .order_by(MessageRow.id).limit(limit))
+            if limit is None or len(rows) < limit:
+                rest = (select(MessageRow).where(*live, MessageRow.replay_of.is_(None), MessageRow.id > (after or 0))
+                        .order_by(MessageRow.id).limit(None if limit is None else limit - len(rows)))
+                rows += session.scalars(rest)
+            return [StoredMessage.of(r) for r in rows]
 
     def counts(self) -> dict[str, dict[str, int]]:
         """Live (not deleted) rows per queue and status."""
@@ -198,7 +218,7 @@ class MessageStore:
         return claimed
 
     def finish_synthesis(self, message_id: int, *, audio_path: str, audio_bytes: int, duration_s: float,
-                         voice: str) -> bool:
+                         voice: str, word_timings: str | None = None) -> bool:
         """``synthesizing`` -> ``ready``. False when the row was cleared meanwhile (caller drops the WAV)."""
         with self._session() as session, session.begin():
             result = session.execute(
@@ -206,8 +226,25 @@ class MessageStore:
                 .where(MessageRow.id == message_id, MessageRow.status == Status.SYNTHESIZING.value,
                        MessageRow.is_deleted.is_(False))
                 .values(status=Status.READY.value, audio_path=audio_path, audio_bytes=audio_bytes,
-                        duration_s=duration_s, voice=voice, synthesized_at=utcnow()))
+                        duration_s=duration_s, voice=voice, word_timings=word_timings,
+                        synthesized_at=utcnow()))
             return _rowcount(result) == 1
+
+    def release_all_claims(self) -> int:
+        """Every ``synthesizing`` row back to ``pending`` (a clean stop: only this process claims, see
+        ``service.instance_lock``); returns how many."""
+        with self._session() as session, session.begin():
+            return _rowcount(session.execute(
+                update(MessageRow).where(MessageRow.status == Status.SYNTHESIZING.value)
+                .values(status=Status.PENDING.value)))
+
+    # --- captions (word timings, issue 9) ------------------------------------------------------------
+    def word_timings(self, message_id: int) -> tuple[bool, str | None]:
+        """(row exists, its word-timings JSON or None). Deleted rows count as unknown."""
+        with self._session() as session:
+            row = session.execute(select(MessageRow.word_timings)
+                                  .where(MessageRow.id == message_id, MessageRow.is_deleted.is_(False))).first()
+            return (False, None) if row is None else (True, row[0])
 
     def end_synthesis(self, message_id: int, status: Status, reason: str) -> None:
         """``synthesizing`` -> ``error`` (synthesis raised) or ``skipped`` (nothing to say)."""
@@ -330,3 +367,90 @@ class MessageStore:
                 row.active_queue = active_queue.value
             if autoplay is not None:
                 row.autoplay = autoplay
+
+    # --- resilience (issue 12: a WAV that vanished before PLAY) ----------------------------------------
+    def requeue_missing_audio(self, message_id: int) -> bool:
+        """``ready`` -> ``pending`` with the audio fields cleared (its WAV is gone: synthesise it again).
+        False when the row is no longer a live ready item (cleared, already played)."""
+        with self._session() as session, session.begin():
+            result = session.execute(
+                update(MessageRow)
+                .where(MessageRow.id == message_id, MessageRow.status == Status.READY.value,
+                       MessageRow.is_deleted.is_(False))
+                .values(status=Status.PENDING.value, audio_path=None, audio_bytes=None, duration_s=None))
+            return _rowcount(result) == 1
+
+    # --- moderation (issue 10 §1: remove, skip, purge, hold, approval, stale) ---------------------------
+    def remove_ids(self, ids: Sequence[int], reason: DeleteReason) -> list[RemovedAudio]:
+        """Soft-delete these rows if they are still live (any queue, playing included)."""
+        return self._moderation_delete(reason, MessageRow.id.in_(list(ids)))
+
+    def remove_user(self, login: str, reason: DeleteReason) -> list[RemovedAudio]:
+        """Soft-delete every live row of one chatter (both queues), matching ``sent_by`` case-insensitively."""
+        return self._moderation_delete(reason, func.lower(MessageRow.sent_by) == login.lower())
+
+    def _moderation_delete(self, reason: DeleteReason, *where: Any) -> list[RemovedAudio]:
+        with self._session() as session, session.begin():
+            query = select(MessageRow).where(MessageRow.is_deleted.is_(False), MessageRow.status.in_(_LIVE), *where)
+            removed = []
+            now = utcnow()
+            for row in session.scalars(query):
+                removed.append(RemovedAudio(row.id, row.audio_path))
+                row.is_deleted, row.timestamp_deleted, row.deleted_reason = True, now, reason.value
+            return removed
+
+    def by_external_id(self, external_id: str) -> list[StoredMessage]:
+        """Every row stored for one Twitch message id (normally one), newest first."""
+        with self._session() as session:
+            query = (select(MessageRow).where(MessageRow.external_id == external_id)
+                     .order_by(MessageRow.id.desc()))
+            return [StoredMessage.of(r) for r in session.scalars(query)]
+
+    def mark_skipped(self, message_id: int, reason: str) -> tuple[bool, str | None]:
+        """A live row -> ``skipped`` with ``reason`` (a moderator's SKIP); returns (done, WAV path to delete)."""
+        with self._session() as session, session.begin():
+            row = session.get(MessageRow, message_id)
+            if row is None or row.is_deleted or row.status not in _LIVE:
+                return False, None
+            path = row.audio_path
+            row.status, row.reason, row.audio_path = Status.SKIPPED.value, reason, None
+            return True, path
+
+    def approve(self, message_id: int) -> bool:
+        """A cheer waiting for approval may now play. False when it is not live or not waiting for approval."""
+        with self._session() as session, session.begin():
+            result = session.execute(
+                update(MessageRow)
+                .where(MessageRow.id == message_id, MessageRow.is_deleted.is_(False),
+                       MessageRow.status.in_(_LIVE), MessageRow.awaiting_approval.is_(True))
+                .values(awaiting_approval=False))
+            return _rowcount(result) == 1
+
+    def next_playable(self, queue: QueueName, received_before: datetime) -> StoredMessage | None:
+        """The oldest waiting item that may play now: approved, and received at or before ``received_before``.
+
+        Dashboard replays (``replay_of`` set) go first, as in ``waiting``."""
+        with self._session() as session:
+            query = (select(MessageRow)
+                     .where(MessageRow.queue == queue.value, MessageRow.is_deleted.is_(False),
+                            MessageRow.status.in_(_WAITING), MessageRow.awaiting_approval.is_(False),
+                            MessageRow.received_at <= received_before)
+                     .order_by(MessageRow.replay_of.is_(None), MessageRow.id).limit(1))
+            row = session.scalars(query).first()
+            return StoredMessage.of(row) if row else None
+
+    def oldest_held(self, queue: QueueName) -> StoredMessage | None:
+        """The oldest waiting item not waiting for approval (when nothing is playable, the next hold to expire)."""
+        with self._session() as session:
+            query = (select(MessageRow)
+                     .where(MessageRow.queue == queue.value, MessageRow.is_deleted.is_(False),
+                            MessageRow.status.in_(_WAITING), MessageRow.awaiting_approval.is_(False))
+                     .order_by(MessageRow.id).limit(1))
+            row = session.scalars(query).first()
+            return StoredMessage.of(row) if row else None
+
+    def drop_stale(self, queue: QueueName, received_before: datetime) -> list[RemovedAudio]:
+        """Soft-delete (reason stale) the queue's waiting items received before ``received_before``."""
+        return self._moderation_delete(
+            DeleteReason.STALE, MessageRow.queue == queue.value, MessageRow.status.in_(_WAITING),
+            MessageRow.received_at < received_before)

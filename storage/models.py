@@ -39,10 +39,17 @@ class MessageRow(Base):
     audio_bytes: Mapped[int | None] = mapped_column(Integer, default=None)
     duration_s: Mapped[float | None] = mapped_column(Float, default=None)
     voice: Mapped[str | None] = mapped_column(String(128), default=None)
+    #: Word timings for captions, JSON (core/captions.py, docs/captions.md); None until synthesised.
+    word_timings: Mapped[str | None] = mapped_column(Text, default=None)
+    #: A cheer held until a moderator approves it (``bits_need_approval``); never played while true.
+    awaiting_approval: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    #: A dashboard replay: the id of the item this row repeats. Waiting replays play before the rest.
+    replay_of: Mapped[int | None] = mapped_column(Integer, default=None)
 
     __table_args__ = (
         Index("ix_messages_live", "queue", "is_deleted", "status", "id"),
         Index("ix_messages_external_id", "external_id"),
+        Index("ix_messages_replay_of", "replay_of"),
     )
 
 
@@ -54,3 +61,14 @@ class ServerStateRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     active_queue: Mapped[str] = mapped_column(String(16), default="mentions")
     autoplay: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class ViewerVoiceRow(Base):
+    """A viewer's own voice, chosen with ``!voice <name>`` in chat (one row per login; reset deletes it)."""
+
+    __tablename__ = "viewer_voices"
+
+    login: Mapped[str] = mapped_column(String(64), primary_key=True)
+    #: A friendly name from the ``voices`` setting.
+    voice: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(DateTime)

@@ -19,7 +19,7 @@ import logging
 import os
 import re
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,8 +27,10 @@ from typing import Any
 import numpy as np
 import torch
 
+from core.captions import Captions, TimedChunk, Token, build_captions
 from core.voice_mix import VoiceShare, parse_voice_mix
 from tts import g2p
+from tts.voice_packs import MIXED_PACKS, LruCache
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +93,26 @@ def _prepare_model(model: Any) -> None:
 
 
 @dataclass(frozen=True, slots=True)
+class Chunk:
+    """One forward pass worth of speech: its phonemes and, on the misaki tiers, the G2P tokens behind them."""
+
+    phonemes: str
+    tokens: tuple[Token, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Speech:
+    """A rendered item: the audio and its word timings."""
+
+    audio: np.ndarray
+    captions: Captions
+
+
+#: Called after each rendered chunk with that chunk's audio (progressive output).
+ChunkSink = Callable[[np.ndarray], None]
+
+
+@dataclass(frozen=True, slots=True)
 class EngineConfig:
     """The settings the engine needs, copied out of ``Settings`` so the engine stays settings-agnostic."""
 
@@ -127,6 +149,9 @@ class KokoroEngine:
         self.speed = 1.0
         self._pack: torch.Tensor | None = None
         self._lock = threading.Lock()
+        #: Per-item voices (``voice=`` below): the ``voices`` table they are read with, and their mixed packs.
+        self._voices: dict[str, str] = {}
+        self.voice_packs: LruCache[torch.Tensor] = LruCache(self._mixed_pack, MIXED_PACKS)
         #: Messages the synthesis worker may render at the same time, and chunks per forward pass.
         self.lanes = 1
         self.max_batch = 1
@@ -198,36 +223,72 @@ class KokoroEngine:
         with self._lock:
             self.pipeline.voices[spec] = pack
             self._pack, self.voice_spec, self.speed = pack, spec, speed
+            table_changed, self._voices = self._voices != dict(voices), dict(voices)
+        if table_changed:  # a friendly name may now mean another Kokoro id
+            self.voice_packs.clear()
+
+    def _mixed_pack(self, spec: str) -> torch.Tensor:
+        with self._lock:
+            voices = self._voices
+        return self.mix(parse_voice_mix(spec, voices)).to(self.device)
+
+    def check_voice(self, spec: str) -> None:
+        """Build (and cache) the pack for ``spec``; raises VoiceMixError/EngineUnavailable when it cannot be."""
+        self.voice_packs.get(spec)
 
     # --- synthesis -----------------------------------------------------------------------------------
     def phonemize(self, text: str) -> list[str]:
         """Text -> phoneme strings of at most 510 symbols each (Kokoro's context)."""
+        return [chunk.phonemes for chunk in self.plan(text)]
+
+    def plan(self, text: str) -> list[Chunk]:
+        """Text -> chunks of at most 510 phonemes, with the G2P tokens when the tier has them (captions)."""
         if self.g2p_kind in {"misaki", "misaki-lexicon"}:
             _, tokens = self.pipeline.g2p(text)
-            return [ps for _, ps, _ in self.pipeline.en_tokenize(tokens) if ps]
+            return [Chunk(ps, tuple(Token(t.text, t.phonemes or "", bool(t.whitespace)) for t in tks))
+                    for _, ps, tks in self.pipeline.en_tokenize(tokens) if ps]
         phonemes, _ = self.pipeline.g2p(text)
-        return _split_phonemes(phonemes)
+        return [Chunk(ps) for ps in _split_phonemes(phonemes)]
 
-    def _voice(self) -> tuple[torch.Tensor, float]:
+    def _voice(self, voice: str | None = None) -> tuple[torch.Tensor, float]:
+        """The pack to speak with: the engine's voice, or ``voice`` (a voice spec) from the bounded cache."""
         with self._lock:
-            pack, speed = self._pack, self.speed
+            pack, speed, current = self._pack, self.speed, self.voice_spec
+        if voice and voice != current:
+            return self.voice_packs.get(voice), speed
         if pack is None:
             raise EngineUnavailable("no voice set")
         return pack, speed
 
-    def render(self, chunks: Sequence[str], cancel: threading.Event | None = None, urgent: bool = False
-               ) -> np.ndarray:
+    def render(self, chunks: Sequence[str], cancel: threading.Event | None = None, urgent: bool = False,
+               *, voice: str | None = None) -> np.ndarray:
         """Phoneme chunks -> mono float32 audio at 24 kHz (empty array when nothing is voiced).
 
         Several threads may render at once (see ``lanes``). An ``urgent`` render makes the others wait between
         model blocks until it is done. Raises ``RenderCancelled`` when ``cancel`` is set.
         """
-        pack, speed = self._voice()
+        pieces = self._render_chunks(chunks, cancel, urgent, voice=voice)
+        if not pieces:
+            return np.zeros(0, dtype=np.float32)
+        return np.concatenate([audio for audio, _ in pieces])
+
+    def speak(self, text: str, cancel: threading.Event | None = None, urgent: bool = False,
+              on_chunk: ChunkSink | None = None, *, voice: str | None = None) -> Speech:
+        """Text -> audio and word timings; ``on_chunk`` gets each chunk's audio as soon as it is rendered."""
+        plan = self.plan(text)
+        pieces = self._render_chunks([c.phonemes for c in plan], cancel, urgent, on_chunk, voice=voice)
+        return _speech(plan, pieces, text)
+
+    def _render_chunks(self, chunks: Sequence[str], cancel: threading.Event | None, urgent: bool,
+                       on_chunk: ChunkSink | None = None, *, voice: str | None = None
+                       ) -> list[tuple[np.ndarray, list[int]]]:
+        """Each chunk's audio and predicted durations (frames per input symbol, pads included)."""
+        pack, speed = self._voice(voice)
         with self._renders:
             self._running += 1
             self._urgent += urgent
             sharing = self._urgent if urgent else self._running
-        pieces: list[np.ndarray] = []
+        pieces: list[tuple[np.ndarray, list[int]]] = []
         _current.control = _Control(self, cancel, urgent)
         try:
             if self.device == "cpu":  # a render alone uses every core; side by side, one core each
@@ -238,16 +299,18 @@ class KokoroEngine:
                 for phonemes in chunks:
                     self._yield(cancel, urgent)
                     output = self.pipeline.infer(self.model, phonemes[:MAX_PHONEMES], pack, speed)
-                    pieces.append(_to_numpy(output.audio))
+                    audio = _to_numpy(output.audio)
+                    durations = [] if output.pred_dur is None else [int(d) for d in output.pred_dur.tolist()]
+                    pieces.append((audio, durations))
+                    if on_chunk is not None:
+                        on_chunk(audio)
         finally:
             _current.control = None
             with self._renders:
                 self._running -= 1
                 self._urgent -= urgent
                 self._renders.notify_all()
-        if not pieces:
-            return np.zeros(0, dtype=np.float32)
-        return np.concatenate(pieces)
+        return pieces
 
     def _yield(self, cancel: threading.Event | None, urgent: bool) -> None:
         """Between model blocks: stop when cancelled; a non-urgent render waits while an urgent one runs."""
@@ -261,45 +324,79 @@ class KokoroEngine:
                 if cancel is not None and cancel.is_set():
                     raise RenderCancelled("render cancelled")
 
-    def render_batch(self, messages: Sequence[Sequence[str]]) -> list[np.ndarray | Exception]:
+    def render_batch(self, messages: Sequence[Sequence[str]], voices: Sequence[str | None] | None = None
+                     ) -> list[np.ndarray | Exception]:
         """Several messages' chunks in forward passes of up to ``max_batch`` chunks (similar lengths together).
 
         Per message: its audio, or the exception that message alone raised (a failing batch is retried one
-        message at a time, so one bad message never fails the others).
+        message at a time, so one bad message never fails the others). ``voices``: each message's voice spec.
         """
+        results: list[np.ndarray | Exception] = []
+        for pieces in self._render_batch_pieces(messages, voices):
+            if isinstance(pieces, Exception):
+                results.append(pieces)
+            else:
+                results.append(np.concatenate([a for a, _ in pieces]) if pieces else np.zeros(0, dtype=np.float32))
+        return results
+
+    def speak_batch(self, texts: Sequence[str], voices: Sequence[str | None] | None = None
+                    ) -> list[Speech | Exception]:
+        """``speak`` for several texts in shared forward passes; a failure stays that text's."""
+        voices = list(voices) if voices is not None else [None] * len(texts)
+        plans: list[list[Chunk] | Exception] = [_try(lambda t=text: self.plan(t)) for text in texts]
+        good = [i for i, plan in enumerate(plans) if not isinstance(plan, Exception)]
+        rendered = self._render_batch_pieces([[c.phonemes for c in plans[i]] for i in good],  # type: ignore[union-attr]
+                                             [voices[i] for i in good])
+        results: list[Speech | Exception] = list(plans)  # type: ignore[arg-type]
+        for i, pieces in zip(good, rendered, strict=True):
+            plan = plans[i]
+            assert not isinstance(plan, Exception)
+            results[i] = pieces if isinstance(pieces, Exception) else _speech(plan, pieces, texts[i])
+        return results
+
+    def _render_batch_pieces(self, messages: Sequence[Sequence[str]], voices: Sequence[str | None] | None = None
+                             ) -> list[list[tuple[np.ndarray, list[int]]] | Exception]:
         from tts.batched import forward_batch, phoneme_ids
 
-        pack, speed = self._voice()
+        voices = list(voices) if voices is not None else [None] * len(messages)
         items = [(m, c[:MAX_PHONEMES]) for m, chunks in enumerate(messages) for c in chunks]
-        audio: dict[int, np.ndarray] = {}
+        audio: dict[int, tuple[np.ndarray, list[int]]] = {}
         try:
+            packs = [self._voice(v) for v in voices]  # a missing pack fails only its message (retry below)
+            speed = packs[0][1] if packs else 1.0
             with torch.inference_mode():
                 order = sorted(range(len(items)), key=lambda i: len(items[i][1]))
                 for start in range(0, len(order), self.max_batch):
                     group = order[start : start + self.max_batch]
-                    refs = torch.cat([pack[len(items[i][1]) - 1] for i in group]).to(self.device)
+                    refs = torch.cat([packs[items[i][0]][0][len(items[i][1]) - 1] for i in group]).to(self.device)
                     outputs = forward_batch(self.model, [phoneme_ids(self.model, items[i][1]) for i in group],
                                             refs, speed)
-                    for i, (wave, _) in zip(group, outputs, strict=True):
-                        audio[i] = _to_numpy(wave)
+                    for i, (wave, durations) in zip(group, outputs, strict=True):
+                        audio[i] = (_to_numpy(wave), [int(d) for d in durations.tolist()])
         except Exception as exc:
             log.warning("batched render failed (%s: %s); rendering one message at a time", type(exc).__name__, exc)
-            return [_try(lambda chunks=chunks: self.render(chunks)) for chunks in messages]
-        results: list[np.ndarray | Exception] = []
-        for m in range(len(messages)):
-            pieces = [audio[i] for i, (owner, _) in enumerate(items) if owner == m]
-            results.append(np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32))
-        return results
+            return [_try(lambda chunks=chunks, v=v: self._render_chunks(chunks, None, False, voice=v))
+                    for chunks, v in zip(messages, voices, strict=True)]
+        return [[audio[i] for i, (owner, _) in enumerate(items) if owner == m] for m in range(len(messages))]
 
-    def synthesize(self, text: str, cancel: threading.Event | None = None, urgent: bool = False) -> np.ndarray:
-        return self.render(self.phonemize(text), cancel, urgent)
+    def synthesize(self, text: str, cancel: threading.Event | None = None, urgent: bool = False,
+                   *, voice: str | None = None) -> np.ndarray:
+        return self.render(self.phonemize(text), cancel, urgent, voice=voice)
+
+
+def _speech(plan: Sequence[Chunk], pieces: Sequence[tuple[np.ndarray, list[int]]], text: str) -> Speech:
+    """Join rendered chunks and time their words."""
+    timed = [TimedChunk(c.tokens, c.phonemes[:MAX_PHONEMES], durations, audio.size / SAMPLE_RATE)
+             for c, (audio, durations) in zip(plan, pieces, strict=True)]
+    audio = np.concatenate([a for a, _ in pieces]) if pieces else np.zeros(0, dtype=np.float32)
+    return Speech(audio, build_captions(timed, text))
 
 
 def _to_numpy(audio: torch.Tensor) -> np.ndarray:
     return audio.detach().cpu().numpy().astype(np.float32, copy=False).reshape(-1)
 
 
-def _try(render: Any) -> np.ndarray | Exception:
+def _try(render: Any) -> Any:
     try:
         return render()
     except Exception as exc:  # reported per message by the caller

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
-from aiohttp import web
+from aiohttp import hdrs, web
 
+from core import log_hygiene
 from core.settings import Settings
 from service.live_settings import LiveSettings
 from service.streamvoice import StreamVoice
 from tts.engine import EngineConfig, KokoroEngine
-from web import routes, ws
+from web import db_errors, limits, pages, routes, security, ws
 from web.keys import ENGINE_LOADER, SETTINGS, STREAMVOICE
 
 log = logging.getLogger(__name__)
@@ -39,7 +41,18 @@ async def errors_as_json(request: web.Request, handler: Handler) -> web.StreamRe
     except web.HTTPException as exc:
         if exc.status < 400 or exc.content_type == "application/json":
             raise
-        return json_error(exc.status, exc.reason)
+        response = json_error(exc.status, exc.reason)
+        for name, value in exc.headers.items():  # Allow on a 405, Retry-After, CORS...
+            if name not in (hdrs.CONTENT_TYPE, hdrs.CONTENT_LENGTH):
+                response.headers.add(name, value)
+        return response
+    except (asyncio.CancelledError, ConnectionError):
+        raise
+    except Exception:  # a real server fault: still JSON, and logged once with its traceback
+        if hdrs.UPGRADE in request.headers:  # a WebSocket already switched protocols: no HTTP answer fits
+            raise
+        log.exception("unhandled error answering %s %r", request.method, request.path)
+        return json_error(500, "internal server error")
 
 
 @web.middleware
@@ -49,7 +62,9 @@ async def token_auth(request: web.Request, handler: Handler) -> web.StreamRespon
     if token and request.path.startswith("/api"):
         header = request.headers.get("Authorization", "")
         given = header[7:] if header.startswith("Bearer ") else request.query.get("token", "")
-        if not hmac.compare_digest(given.encode(), token.encode()):
+        # backslashreplace: a non-ASCII or undecodable header must be a 401, never a UnicodeEncodeError
+        if not hmac.compare_digest(given.encode("utf-8", "backslashreplace"),
+                                   token.encode("utf-8", "backslashreplace")):
             return json_error(401, "missing or wrong API token")
     return await handler(request)
 
@@ -71,12 +86,18 @@ def create_app(settings: Settings | LiveSettings, settings_path: Path | None = N
                ) -> web.Application:
     """Build the application. ``extra_contexts`` run after the core service is up (e.g. the Twitch bot)."""
     live = settings if isinstance(settings, LiveSettings) else LiveSettings(settings, settings_path)
-    app = web.Application(middlewares=[errors_as_json, token_auth], client_max_size=MAX_BODY_BYTES)
+    log_hygiene.install_redaction()  # ?token= never reaches the access log, with or without the Twitch bot
+    # outermost first: JSON errors, database faults, foreign browsers (Host/Origin), token, JSON-only bodies,
+    # the body read under a deadline (web/security.py, web/limits.py)
+    middlewares = [errors_as_json, db_errors.database_errors, security.browser_guard, token_auth,
+                   security.json_bodies_only, limits.body_in_time]
+    app = web.Application(middlewares=middlewares, client_max_size=MAX_BODY_BYTES)
     app[SETTINGS] = live
     app[ENGINE_LOADER] = engine_loader
     app.cleanup_ctx.append(streamvoice_ctx)
     for context in extra_contexts or []:
         app.cleanup_ctx.append(context)
     routes.setup(app)
+    pages.setup(app)  # the dashboard and the OBS overlay (web/static/) and their /api routes
     app.router.add_get("/api/ws", ws.websocket)
     return app

@@ -8,9 +8,12 @@ import sys
 import warnings
 from pathlib import Path
 
-from aiohttp import web
-
+from core import log_hygiene
+from core.exposure import bind_warnings
 from core.settings import SettingsError, load_settings
+from service.instance_lock import AlreadyRunning, InstanceLock, lock_folders
+from web import serve
+from web.preflight import BIND_ERRORS, StartupProblem, check_database_file, check_port_free, describe_bind_error
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -21,17 +24,33 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.captureWarnings(True)
+    for handler in logging.getLogger().handlers:  # escaped, throttled, redacted (core/log_hygiene.py)
+        log_hygiene.install(handler)
     # torch warns about kokoro's use of deprecated weight_norm and LSTM dropout on every start: not actionable
     warnings.filterwarnings("ignore", category=FutureWarning, module=r"torch\.nn\..*")
     warnings.filterwarnings("ignore", message=r"dropout option adds dropout", category=UserWarning)
     path = args.settings
     if path is None and Path("settings.yaml").is_file():
         path = Path("settings.yaml")
+    path = path.resolve() if path is not None else None  # dynaconf searches a relative name elsewhere first
     try:
         settings = load_settings(path)
     except SettingsError as exc:
         print(f"streamvoice: {exc}", file=sys.stderr)
         return 2
+    for warning in bind_warnings(settings.host, settings.api_token):
+        logging.getLogger("streamvoice").warning("%s", warning)
+    # One instance per database/audio folder, checked before recovery, the model load or the bind touch anything.
+    lock = InstanceLock(lock_folders(settings.database_url, settings.audio_dir), host=settings.host,
+                        port=settings.port)
+    try:
+        lock.acquire()
+        check_database_file(settings.database_url)
+        check_port_free(settings.host, settings.port)
+    except (AlreadyRunning, StartupProblem, OSError) as exc:
+        lock.release()
+        print(f"streamvoice: {exc}", file=sys.stderr)
+        return 1
 
     from web.app import create_app
 
@@ -39,11 +58,19 @@ def main(argv: list[str] | None = None) -> int:
         from bot.context import twitch_bot_ctx
         from bot.oauth import setup_oauth_routes
 
-        app = create_app(settings, path.resolve() if path else None, extra_contexts=[twitch_bot_ctx])
+        app = create_app(settings, path, extra_contexts=[twitch_bot_ctx])
         setup_oauth_routes(app)
     else:
-        app = create_app(settings, path.resolve() if path else None)
-    web.run_app(app, host=settings.host, port=settings.port, print=None)
+        app = create_app(settings, path)
+    try:
+        serve.run(app, settings.host, settings.port)  # timeouts and a connection cap (web/serve.py)
+    except OSError as exc:  # the port was taken between the check and the bind
+        if exc.errno not in BIND_ERRORS:
+            raise
+        print(f"streamvoice: {describe_bind_error(settings.host, settings.port, exc)}", file=sys.stderr)
+        return 1
+    finally:
+        lock.release()
     return 0
 
 

@@ -10,9 +10,19 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from core.chat import Source, Status
+from service.moderation import ModerationConflict, Removal, UnknownMessage
 from service.playback import PlaybackConflict
 from service.streamvoice import AcceptResult, StreamVoice
-from web.payloads import PayloadError, parse_bits, parse_flag, parse_id, parse_message, parse_mode
+from web.payloads import (
+    PayloadError,
+    parse_bits,
+    parse_flag,
+    parse_id,
+    parse_login,
+    parse_message,
+    parse_message_id,
+    parse_mode,
+)
 
 Result = tuple[int, dict[str, Any]]
 
@@ -81,12 +91,64 @@ async def finished(sv: StreamVoice, body: Any, source: Source) -> Result:
     return 200, {"played": message_id}
 
 
+# --- moderation (core/moderation.py rules, service/moderation.py) ------------------------------------------
+def _removal(removal: Removal) -> dict[str, Any]:
+    return {"removed": removal.removed, "stopped": removal.stopped}
+
+
+async def remove(sv: StreamVoice, body: Any, source: Source) -> Result:
+    """Remove one item by id (``DELETE /api/messages/{id}``, frame ``remove``)."""
+    message_id = parse_id(body.get("id") if isinstance(body, dict) else None)
+    return 200, {"id": message_id, **_removal(await sv.moderation.remove(message_id))}
+
+
+async def skip(sv: StreamVoice, body: Any, source: Source) -> Result:
+    item = await sv.playback.skip()
+    return 200, {"skipped": item.id if item else None}
+
+
+async def pause(sv: StreamVoice, body: Any, source: Source) -> Result:
+    await sv.playback.set_autoplay(False)
+    return 200, {"autoplay": False}
+
+
+async def resume(sv: StreamVoice, body: Any, source: Source) -> Result:
+    await sv.playback.resume()
+    return 200, {"autoplay": True}
+
+
+async def purge_user(sv: StreamVoice, body: Any, source: Source) -> Result:
+    login = parse_login(body)
+    return 200, {"login": login.lower(), **_removal(await sv.moderation.remove_user(login))}
+
+
+async def delete_message(sv: StreamVoice, body: Any, source: Source) -> Result:
+    """A chat message was deleted on Twitch: remove its item. Unknown message ids are a no-op (removed 0)."""
+    message_id = parse_message_id(body)
+    assert message_id is not None
+    return 200, {"message_id": message_id, **_removal(await sv.moderation.remove_external(message_id))}
+
+
+async def approve(sv: StreamVoice, body: Any, source: Source) -> Result:
+    message_id = parse_id(body.get("id") if isinstance(body, dict) else None)
+    await sv.moderation.approve(message_id)
+    return 200, {"approved": message_id}
+
+
+async def reject(sv: StreamVoice, body: Any, source: Source) -> Result:
+    message_id = parse_id(body.get("id") if isinstance(body, dict) else None)
+    await sv.moderation.reject(message_id)
+    return 200, {"rejected": message_id}
+
+
 Command = Callable[[StreamVoice, Any, Source], Awaitable[Result]]
 
 #: WebSocket frame ``type`` -> command.
 COMMANDS: dict[str, Command] = {
     "message": message, "bits": bits, "play": play, "stop": stop, "clear": clear,
     "autoplay": autoplay, "mode": mode, "ended": finished, "stopped": finished,
+    "remove": remove, "skip": skip, "pause": pause, "resume": resume, "purge_user": purge_user,
+    "delete_message": delete_message, "approve": approve, "reject": reject,
 }
 
 
@@ -96,3 +158,7 @@ async def run(command: Command, sv: StreamVoice, body: Any, source: Source) -> R
         return await command(sv, body, source)
     except PayloadError as exc:
         raise CommandError(422 if isinstance(body, dict) else 400, str(exc), exc.field) from None
+    except UnknownMessage as exc:
+        raise CommandError(404, str(exc)) from None
+    except ModerationConflict as exc:
+        raise CommandError(409, str(exc)) from None

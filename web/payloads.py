@@ -6,12 +6,16 @@ over-long text and non-positive ``bits_amount`` are refused and nothing is store
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from core.chat import IncomingChat, QueueName, Source
 
 MAX_SENT_BY_CHARS = 64
 MAX_BITS = 1_000_000_000
+#: A lone UTF-16 surrogate (JSON ``"\ud800"``) is valid JSON but no character: SQLite cannot store it.
+#: It becomes U+FFFD, the replacement character, so the rest of the line is still read and stored.
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class PayloadError(ValueError):
@@ -32,6 +36,7 @@ def _string(body: dict[str, Any], field: str, max_chars: int) -> str:
     value = body[field]
     if not isinstance(value, str):
         raise PayloadError(f"'{field}' must be a string", field)
+    value = _LONE_SURROGATE.sub("\ufffd", value)
     if not value.strip():
         raise PayloadError(f"'{field}' must not be empty", field)
     if len(value) > max_chars:
@@ -40,10 +45,11 @@ def _string(body: dict[str, Any], field: str, max_chars: int) -> str:
 
 
 def parse_message(body: Any, source: Source, max_text_chars: int) -> IncomingChat:
-    """``{"sent_by": str, "text": str}``"""
+    """``{"sent_by": str, "text": str, "message_id"?: str}``"""
     body = _object(body)
     return IncomingChat(sent_by=_string(body, "sent_by", MAX_SENT_BY_CHARS),
-                        text=_string(body, "text", max_text_chars), source=source)
+                        text=_string(body, "text", max_text_chars), source=source,
+                        external_id=parse_message_id(body, required=False))
 
 
 def parse_bits(body: Any, source: Source, max_text_chars: int) -> IncomingChat:
@@ -58,7 +64,8 @@ def parse_bits(body: Any, source: Source, max_text_chars: int) -> IncomingChat:
         raise PayloadError("'bits_amount' must be a whole number", "bits_amount")
     if not 0 < bits <= MAX_BITS:
         raise PayloadError("'bits_amount' must be a positive integer", "bits_amount")
-    return IncomingChat(sent_by=sent_by, text=text, source=source, bits_amount=bits)
+    return IncomingChat(sent_by=sent_by, text=text, source=source, bits_amount=bits,
+                        external_id=parse_message_id(body, required=False))
 
 
 def parse_flag(body: Any, field: str = "enabled") -> bool:
@@ -78,11 +85,43 @@ def parse_mode(body: Any) -> QueueName:
         raise PayloadError("'mode' must be \"mentions\" or \"bits\"", "mode") from None
 
 
+#: Ids are SQLite integers: above this the driver raises OverflowError.
+MAX_ID = 2**63 - 1
+
+
+def ascii_id(raw: str) -> int | None:
+    """A positive id from ASCII digits only (``str.isdigit`` also accepts ``²`` and ``١``), or None."""
+    if not (0 < len(raw) <= 19 and raw.isascii() and raw.isdigit()):
+        return None
+    value = int(raw)
+    return value if 0 < value <= MAX_ID else None
+
+
 def parse_id(value: Any) -> int:
-    if isinstance(value, bool):
-        raise PayloadError("'id' must be a message id", "id")
-    if isinstance(value, str) and value.isdigit():
-        value = int(value)
-    if not isinstance(value, int) or value <= 0:
+    if isinstance(value, str):
+        value = ascii_id(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_ID:
         raise PayloadError("'id' must be a message id", "id")
     return value
+
+
+# --- moderation -----------------------------------------------------------------------------------------------
+MAX_MESSAGE_ID_CHARS = 64
+
+
+def parse_message_id(body: Any, required: bool = True) -> str | None:
+    """``message_id``: the Twitch chat message id (stored as the item's external id), 1-64 characters."""
+    body = _object(body)
+    if "message_id" not in body or body["message_id"] is None:
+        if required:
+            raise PayloadError("'message_id' is required", "message_id")
+        return None
+    return _string(body, "message_id", MAX_MESSAGE_ID_CHARS)
+
+
+def parse_login(body: Any) -> str:
+    """``{"login": str}``: a chatter's Twitch login (a leading ``@`` is allowed)."""
+    login = _string(_object(body), "login", MAX_SENT_BY_CHARS).lstrip("@").strip()
+    if not login or any(c.isspace() for c in login):
+        raise PayloadError("'login' must be one Twitch login", "login")
+    return login

@@ -2,31 +2,31 @@
 
 from __future__ import annotations
 
-import json
 from importlib import resources
 from typing import Any
 
 from aiohttp import web
 
 from core.chat import Source, Status
-from web import commands
+from web import captions, commands, dashboard_api, pages
+from web.json_body import BodyError, read_json
 from web.keys import STREAMVOICE
+from web.payloads import ascii_id
 
 
 async def _body(request: web.Request) -> Any:
-    if not request.can_read_body:
-        return {}
     try:
-        return await request.json(loads=json.loads)
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise commands.CommandError(400, "the body is not valid JSON") from None
+        return await read_json(request)
+    except BodyError as exc:
+        raise commands.CommandError(exc.status, str(exc)) from None
 
 
 def _command_handler(command: commands.Command, *, reads_body: bool = True,
                      id_from_path: bool = False) -> Any:
     async def handler(request: web.Request) -> web.Response:
         sv = request.app[STREAMVOICE]
-        sv.presence.http_seen()
+        if request.headers.get(pages.CLIENT_HEADER) not in pages.PAGE_CLIENTS:  # our pages are not the App
+            sv.presence.http_seen()
         try:
             body = await _body(request) if reads_body else {}
             if id_from_path:
@@ -42,10 +42,6 @@ def _command_handler(command: commands.Command, *, reads_body: bool = True,
     return handler
 
 
-async def queue(request: web.Request) -> web.Response:
-    return web.json_response(await request.app[STREAMVOICE].queue_view())
-
-
 async def health(request: web.Request) -> web.Response:
     return web.json_response(await request.app[STREAMVOICE].health())
 
@@ -53,10 +49,10 @@ async def health(request: web.Request) -> web.Response:
 async def audio(request: web.Request) -> web.StreamResponse:
     """A ready (or playing) item's WAV; 404 for unknown, deleted, played or not-yet-synthesised ids."""
     sv = request.app[STREAMVOICE]
-    raw = request.match_info["id"]
-    if not raw.isdigit():
+    message_id = ascii_id(request.match_info["id"])
+    if message_id is None:
         raise web.HTTPNotFound(reason="no such audio")
-    item = await sv.db.call(sv.db.store.get, int(raw))
+    item = await sv.db.call(sv.db.store.get, message_id)
     if (item is None or item.is_deleted or item.audio_path is None
             or item.status not in {Status.READY, Status.PLAYING}):
         raise web.HTTPNotFound(reason="no such audio")
@@ -72,7 +68,7 @@ def setup(app: web.Application) -> None:
     router = app.router
     router.add_post("/api/messages", _command_handler(commands.message))
     router.add_post("/api/bits", _command_handler(commands.bits))
-    router.add_get("/api/queue", queue)
+    router.add_get("/api/queue", dashboard_api.queue)  # the App's view by default; pages with ?queue=&limit=&after=
     router.add_get("/api/health", health)
     router.add_post("/api/play", _command_handler(commands.play, reads_body=False))
     router.add_post("/api/stop", _command_handler(commands.stop, reads_body=False))
@@ -81,5 +77,17 @@ def setup(app: web.Application) -> None:
     router.add_put("/api/mode", _command_handler(commands.mode))
     router.add_post("/api/played/{id}", _command_handler(commands.finished, reads_body=False,
                                                           id_from_path=True))
+    # moderation (issue 10 §1)
+    router.add_delete("/api/messages/{id}", _command_handler(commands.remove, reads_body=False, id_from_path=True))
+    router.add_post("/api/skip", _command_handler(commands.skip, reads_body=False))
+    router.add_post("/api/pause", _command_handler(commands.pause, reads_body=False))
+    router.add_post("/api/resume", _command_handler(commands.resume, reads_body=False))
+    router.add_post("/api/moderation/purge_user", _command_handler(commands.purge_user))
+    router.add_post("/api/moderation/delete_message", _command_handler(commands.delete_message))
+    router.add_post("/api/messages/{id}/approve", _command_handler(commands.approve, reads_body=False,
+                                                                   id_from_path=True))
+    router.add_post("/api/messages/{id}/reject", _command_handler(commands.reject, reads_body=False,
+                                                                  id_from_path=True))
+    router.add_get("/api/items/{id}/captions", captions.item_captions)  # word timings (issue 9, docs/captions.md)
     router.add_get("/audio/{id}.wav", audio)
     router.add_get("/openapi.yaml", openapi)

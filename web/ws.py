@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from typing import Any
 
 from aiohttp import WSMsgType, web
 
 from core.chat import Source
-from web import commands
+from web import commands, pages
+from web.db_errors import database_error_reply
+from web.json_body import BodyError, parse_json
 from web.keys import STREAMVOICE
 
 log = logging.getLogger(__name__)
@@ -27,7 +28,9 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
     socket = web.WebSocketResponse(heartbeat=30)
     await socket.prepare(request)
     events = sv.events.subscribe()
-    sv.presence.socket_opened()
+    is_app = request.query.get("client") not in pages.PAGE_CLIENTS  # the dashboard and overlay are not the App
+    if is_app:
+        sv.presence.socket_opened()
     sv.events.state_changed()
     sender = asyncio.create_task(_forward(socket, events))
     # Replies leave in frame order. Chat lines are pipelined: the next frame is read while earlier lines wait
@@ -51,10 +54,11 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
                 await socket.send_json({"type": "error", "error": "binary frames are not supported"})
             elif frame.type is WSMsgType.ERROR:
                 break
-    except ConnectionResetError:
-        pass
+    except (ConnectionError, RuntimeError) as exc:  # the client went away mid-send; aiohttp says so either way
+        log.debug("WebSocket closed while sending: %s", exc)
     finally:
-        sv.presence.socket_closed()
+        if is_app:
+            sv.presence.socket_closed()
         sv.events.unsubscribe(events)
         sv.events.state_changed()
         for task in (sender, acker):
@@ -84,22 +88,23 @@ async def _send_replies(socket: web.WebSocketResponse,
 
 
 async def _forward(socket: web.WebSocketResponse, events: asyncio.Queue[dict[str, Any] | None]) -> None:
-    while (event := await events.get()) is not None:
-        if socket.closed:
-            return
-        try:
+    """Events out until the hub ends this subscription (shutdown, or a player that stopped reading)."""
+    try:
+        while (event := await events.get()) is not None:
+            if socket.closed:
+                return
             await socket.send_json(event)
-        except ConnectionResetError:
-            return
-    await socket.close()
+        await socket.close()
+    except Exception as exc:  # ConnectionResetError, ConnectionError('Connection lost'), a closing transport
+        log.debug("stopped forwarding events to a WebSocket: %s", exc)
 
 
 def _decode(data: str) -> dict[str, Any] | str:
     """A client frame as a JSON object, or why it is not one."""
     try:
-        frame = json.loads(data)
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return "frame is not valid JSON"
+        frame = parse_json(data)
+    except BodyError as exc:
+        return f"frame: {exc}"
     if not isinstance(frame, dict):
         return "frame must be a JSON object"
     return frame
@@ -123,4 +128,10 @@ async def _handle(sv: Any, frame: dict[str, Any] | str) -> dict[str, Any]:
         if exc.field:
             error["field"] = exc.field
         return error
+    except Exception as exc:  # a locked or full database: the same 503/507 as over HTTP, the socket stays
+        failure = database_error_reply(exc)
+        if failure is None:  # any other server fault answers this frame; the socket and later frames go on
+            log.exception("WebSocket command %r failed", kind)
+            failure = {"status": 500, "error": "internal server error"}
+        return {"type": "error", **reply, "command": kind, **failure}
     return {"type": "ack", **reply, "command": kind, "status": status, "result": result}

@@ -4,7 +4,8 @@
   ``GET /oauth2/authorize`` (consents at once as ``signed_in_as`` and redirects back with a code);
 * Helix: ``GET /helix/users``, ``POST /helix/eventsub/subscriptions``, ``POST /helix/chat/messages``;
 * EventSub WebSocket ``/ws``: ``session_welcome``, keepalives, ``notification``, ``session_reconnect``,
-  ``revocation``.
+  ``revocation``; notifications for ``channel.chat.message``, ``channel.chat.message_delete``,
+  ``channel.chat.clear_user_messages`` and ``channel.chat.clear`` (complete events, as Twitch documents them).
 
 It checks what real Twitch checks where a mistake in our code would otherwise pass unnoticed: the client
 secret, user tokens (not app tokens) and the ``user:read:chat`` scope for WebSocket subscriptions, the
@@ -32,6 +33,12 @@ from aiohttp import WSMsgType, web
 from aiohttp.test_utils import TestServer
 
 CHAT_SUBSCRIPTION = "channel.chat.message"
+#: Chat moderation notifications (version 1, the same ``user:read:chat`` authorisation as chat messages).
+MESSAGE_DELETE_SUBSCRIPTION = "channel.chat.message_delete"
+CLEAR_USER_SUBSCRIPTION = "channel.chat.clear_user_messages"
+CLEAR_SUBSCRIPTION = "channel.chat.clear"
+CHAT_SUBSCRIPTIONS = frozenset({CHAT_SUBSCRIPTION, MESSAGE_DELETE_SUBSCRIPTION, CLEAR_USER_SUBSCRIPTION,
+                                CLEAR_SUBSCRIPTION})
 _CHEERMOTE = re.compile(r"^(?P<prefix>[A-Za-z]+?)(?P<bits>[1-9][0-9]*)$")
 _CHEER_PREFIXES = frozenset({"cheer", "biblethump", "kappa", "pogchamp", "kreygasm", "swiftrage", "showlove"})
 _TWITCH_EMOTES = {"Kappa": "25", "PogChamp": "305954156", "LUL": "425618", "BibleThump": "86"}
@@ -268,6 +275,52 @@ class FakeTwitch:
         assert delivered, "no chat subscription to deliver to"
         return str(event["message_id"])
 
+    # --- chat moderation (a moderator deletes a message, times out or bans a chatter, clears chat) -----------
+    def subscription_types(self) -> set[str]:
+        """The subscription types live on connected sessions."""
+        return {s.type for s in self.subscriptions.values() if s.session_id in self.sessions}
+
+    async def _notify(self, kind: str, broadcaster: FakeUser, event: dict[str, Any]) -> int:
+        """Send one ``notification`` of ``kind`` to every session subscribed to it for ``broadcaster``."""
+        delivered = 0
+        for sub in list(self.subscriptions.values()):
+            session = self.sessions.get(sub.session_id)
+            if sub.type != kind or session is None or sub.condition["broadcaster_user_id"] != broadcaster.id:
+                continue
+            await session.ws.send_json({
+                "metadata": {"message_id": str(uuid.uuid4()), "message_type": "notification",
+                             "message_timestamp": _now(), "subscription_type": sub.type,
+                             "subscription_version": sub.version},
+                "payload": {"subscription": sub.describe(), "event": event},
+            })
+            delivered += 1
+        return delivered
+
+    @staticmethod
+    def _broadcaster_fields(broadcaster: FakeUser) -> dict[str, str]:
+        return {"broadcaster_user_id": broadcaster.id, "broadcaster_user_login": broadcaster.login,
+                "broadcaster_user_name": broadcaster.display_name}
+
+    @staticmethod
+    def _target_fields(target: FakeUser) -> dict[str, str]:
+        return {"target_user_id": target.id, "target_user_login": target.login,
+                "target_user_name": target.display_name}
+
+    async def delete_message(self, message_id: str, *, chatter: FakeUser, broadcaster: FakeUser) -> None:
+        """A moderator deletes one message: ``channel.chat.message_delete``."""
+        event = {**self._broadcaster_fields(broadcaster), **self._target_fields(chatter), "message_id": message_id}
+        assert await self._notify(MESSAGE_DELETE_SUBSCRIPTION, broadcaster, event), "nobody subscribed"
+
+    async def clear_user_messages(self, chatter: FakeUser, *, broadcaster: FakeUser) -> None:
+        """A moderator times out or bans ``chatter``: ``channel.chat.clear_user_messages``."""
+        event = {**self._broadcaster_fields(broadcaster), **self._target_fields(chatter)}
+        assert await self._notify(CLEAR_USER_SUBSCRIPTION, broadcaster, event), "nobody subscribed"
+
+    async def clear_chat(self, *, broadcaster: FakeUser) -> None:
+        """A moderator clears the whole chat (``/clear``): ``channel.chat.clear``."""
+        assert await self._notify(CLEAR_SUBSCRIPTION, broadcaster, self._broadcaster_fields(broadcaster)), \
+            "nobody subscribed"
+
     async def drop_connections(self) -> None:
         """Cut every EventSub socket without a goodbye (a network drop); their subscriptions die with them."""
         for session in list(self.sessions.values()):
@@ -380,8 +433,8 @@ class FakeTwitch:
             return self._error(400, "only websocket transport is faked")
         if not isinstance(caller, UserToken):
             return self._error(400, "websocket transport requires a user access token")
-        if body.get("type") != CHAT_SUBSCRIPTION or body.get("version") != "1":
-            return self._error(400, "only channel.chat.message v1 is faked")
+        if body.get("type") not in CHAT_SUBSCRIPTIONS or body.get("version") != "1":
+            return self._error(400, f"only {', '.join(sorted(CHAT_SUBSCRIPTIONS))} v1 are faked")
         condition = body.get("condition", {})
         if condition.get("user_id") != caller.user_id or "user:read:chat" not in caller.scopes:
             return self._error(403, "subscription missing proper authorization")

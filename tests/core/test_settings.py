@@ -47,6 +47,17 @@ def test_environment_overrides_the_file(monkeypatch: pytest.MonkeyPatch, tmp_pat
         ({"twitch": "nope"}, "twitch"),
         ({"bits_min": 0}, "bits_min"),
         ({"username": "@"}, "username"),
+        ({"voice_mode": "everyone"}, "voice_mode"),
+        ({"voice_pool": ["jared", "nobody"]}, "voice_pool"),
+        ({"user_voices": {"alice": "nobody100"}}, "user_voices.alice"),
+        ({"user_voices": ["alice"]}, "user_voices"),
+        ({"viewer_voice_command": "sometimes"}, "viewer_voice_command"),
+        ({"voice_command_cooldown": -1}, "voice_command_cooldown"),
+        ({"nicknames": {"bob": ""}}, "nicknames.bob"),
+        ({"nicknames": {"bob": "[x](/y/)"}}, "nicknames.bob"),
+        ({"pronunciations": {"gg": "good/game"}}, "pronunciations.gg"),
+        ({"pronunciations": {"gg": "[gg](/x/)"}}, "pronunciations.gg"),
+        ({"name_repeat_after": "soon"}, "name_repeat_after"),
     ],
 )
 def test_invalid_values_name_the_key(raw: dict, key: str) -> None:
@@ -70,3 +81,18 @@ def test_cli_exits_non_zero_with_one_clear_line(tmp_path: Path, capsys: pytest.C
     assert main(["--settings", str(path)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "invalid setting 'voice'" in err[0] and "add up to 120" in err[0]
+
+
+def test_viewer_voice_and_name_keys() -> None:
+    settings = build_settings({
+        "voice_mode": "PER_USER", "voice_pool": ["Jared", "af_nicole"], "user_voices": {"@Alice": "heart100"},
+        "viewer_voice_command": "on", "voice_command_cooldown": 10, "nicknames": {"XX_Sn1p3r": "Snipey"},
+        "pronunciations": {"Kokoro": "/kˈOkəɹO/", "gg": "good game"}, "name_repeat_after": 90,
+    })
+    assert settings.voice_mode == "per_user" and settings.voice_pool == ("jared", "af_nicole")
+    assert settings.user_voices == {"alice": "heart100"} and settings.viewer_voice_command is True
+    assert settings.nicknames == {"xx_sn1p3r": "Snipey"}
+    assert settings.pronunciations == {"kokoro": "/kˈOkəɹO/", "gg": "good game"}
+    assert settings.voice_command_cooldown == 10.0 and settings.name_repeat_after == 90.0
+    defaults = Settings()
+    assert (defaults.voice_mode, defaults.viewer_voice_command, defaults.user_voices) == ("single", False, {})

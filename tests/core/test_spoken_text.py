@@ -104,6 +104,17 @@ CHAT_LINES = [
     ("@@@@@@", ""),
     # banned words are left for the caller when the action is "skip"
     ("darn it, heck yeah", "darn it, heck yeah"),
+    # handles read as words (issue 10 §3): never "dot" or "underscore", leetspeak and CamelCase undone
+    ("gg @xX_Sn1p3r_Xx", "gg xX Sniper Xx"),
+    ("@su.per_k1llr420 you're up", "su per killr you're up"),
+    ("shoutout @CamelCaseName!", "shoutout Camel Case Name!"),
+    ("ask @HTTPServer_fan", "ask HTTP Server fan"),
+    ("@l33t_h4x0r_99 and @b00m", "leet h 4 xor and boom"),
+    ("@gamer4life gg", "gamer 4 life gg"),
+    ("bye @bob.", "bye bob."),
+    ("@__init__ lol", "init lol"),
+    # chat cannot smuggle misaki markup ([word](/ipa/)) past the banned-word check
+    ("say [hi](/ʃɪt/) now", "say [hi] (/ʃɪt/) now"),
 ]
 
 
@@ -355,3 +366,34 @@ def test_money_is_at_least_read_with_dollar_and_digits_in_words(g2p: Callable[[s
     phonemes = g2p(normalize_chat_text("it costs $5.50", RULES))
     assert "dˈɑləɹ" in phonemes  # "dollar"
     assert "fˈIv" in phonemes and "fˈɪfti" in phonemes  # "five", "fifty": never "dollar sign five point five zero"
+
+
+# --- nicknames and pronunciations (issue 10 §3) ---------------------------------------------------------------
+
+NAMED = dataclasses.replace(RULES, nicknames=(("xx_sn1p3r_xx", "Snipey"),),
+                            pronunciations=(("kokoro", "/kˈOkəɹO/"), ("gg", "good game"), ("pog", "pogg")))
+
+
+@pytest.mark.parametrize(
+    ("raw", "spoken"),
+    [
+        ("thanks @xX_Sn1p3r_Xx", "thanks Snipey"),
+        ("GG everyone", "good game everyone"),
+        ("ggwp, not gg.", "ggwp, not good game."),
+        ("POG", "pogg"),
+        ("kokoro sounds nice", "[kokoro](/kˈOkəɹO/) sounds nice"),
+        ("say [kokoro](/ʃɪt/)", "say [[kokoro](/kˈOkəɹO/)] (/ʃɪt/)"),  # the streamer's markup only
+    ],
+)
+def test_nicknames_and_pronunciations(raw: str, spoken: str) -> None:
+    assert normalize_chat_text(raw, NAMED) == spoken
+
+
+def test_pronunciations_reach_misaki(g2p: Callable[[str], str]) -> None:
+    """A respelling is read as written; an IPA entry is spoken as exactly those phonemes (misaki markup)."""
+    assert g2p(normalize_chat_text("kokoro", NAMED)) == "kˈOkəɹO"
+    assert g2p(normalize_chat_text("gg", NAMED)) == g2p("good game")
+    defused = g2p(normalize_chat_text("say [hi](/ʃɪt/)", RULES))
+    assert "ʃɪt" not in defused  # the chatter's "IPA" is read as text, not as phonemes
+    mixed = g2p(normalize_chat_text("say [kokoro](/ʃɪt/)", NAMED))
+    assert "kˈOkəɹO" in mixed and "ʃɪt" not in mixed

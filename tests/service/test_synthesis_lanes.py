@@ -17,7 +17,8 @@ from service.synthesis import SynthesisWorker
 from storage.database import create_database
 from storage.messages import MessageStore, NewMessage
 from tests.conftest import wait_for
-from tts.engine import EngineConfig, RenderCancelled
+from core.captions import build_captions
+from tts.engine import EngineConfig, RenderCancelled, Speech
 
 
 class ScriptedEngine:
@@ -32,7 +33,8 @@ class ScriptedEngine:
         self.release = threading.Event()
         self.cancelled: list[str] = []
 
-    def synthesize(self, text: str, cancel: threading.Event | None = None, urgent: bool = False) -> np.ndarray:
+    def synthesize(self, text: str, cancel: threading.Event | None = None, urgent: bool = False,
+                   *, voice: str | None = None) -> np.ndarray:
         if text == "boom":
             raise ValueError("cannot say that")
         if text.startswith("slow"):
@@ -41,6 +43,11 @@ class ScriptedEngine:
                     self.cancelled.append(text)
                     raise RenderCancelled("cancelled")
         return np.full(2400, 0.1, dtype=np.float32)
+
+    def speak(self, text: str, cancel: threading.Event | None = None, urgent: bool = False,
+              on_chunk: Any = None, *, voice: str | None = None) -> Speech:
+        audio = self.synthesize(text, cancel, urgent, voice=voice)
+        return Speech(audio, build_captions([], text))
 
 
 @pytest.fixture

@@ -54,15 +54,15 @@ def test_render_batch_matches_render_and_isolates_failures(engine: KokoroEngine,
         def broken_batch(*args: Any, **kwargs: Any) -> Any:
             raise RuntimeError("batch blew up")
 
-        real_render = engine.render
+        real_render = engine._render_chunks
 
-        def picky_render(chunks: Any, *args: Any) -> np.ndarray:
+        def picky_render(chunks: Any, *args: Any, **kwargs: Any) -> Any:
             if chunks == ["bad"]:
                 raise ValueError("this message cannot be said")
-            return real_render(chunks, *args)
+            return real_render(chunks, *args, **kwargs)
 
         monkeypatch.setattr(batched, "forward_batch", broken_batch)
-        monkeypatch.setattr(engine, "render", picky_render)
+        monkeypatch.setattr(engine, "_render_chunks", picky_render)
         results = engine.render_batch([messages[0], ["bad"], messages[1]])
         assert isinstance(results[0], np.ndarray) and results[0].size > 0
         assert isinstance(results[1], ValueError)

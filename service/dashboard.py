@@ -1,0 +1,126 @@
+"""What the dashboard asks of the service beyond the App's commands: queue pages, history, replay, try a line.
+
+Same service, same rules: pages read through the repository (keyset pages, never a whole table), a replay
+is a new queued row, and "try a line" runs the real queue rules on a copy of the chat memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import soundfile as sf
+
+from core.chat import WAITING_STATUSES, IncomingChat, QueueName
+from core.line_preview import LinePreview, preview_line
+from service.streamvoice import StreamVoice
+from storage import history
+from storage.messages import StoredMessage
+from tts.engine import SAMPLE_RATE
+
+#: Preview renders run one at a time on their own thread, never on the event loop or a synthesis lane.
+_PREVIEW_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="preview")
+
+
+class DashboardError(Exception):
+    """A refused dashboard request: ``status`` is the HTTP status (404 unknown id, 409 conflict, 503 no engine)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat(timespec="seconds") + "Z"
+
+
+# --- queue ----------------------------------------------------------------------------------------------
+async def queue_page(sv: StreamVoice, queue: QueueName | None, after: int | None, limit: int) -> dict[str, Any]:
+    """One page of a queue in play order (``queue`` defaults to the active one).
+
+    ``next_after`` is the cursor of the next page (``None`` on the last one). Replays come first on page one.
+    """
+    shown = queue or sv.playback.active_queue
+    items: list[StoredMessage] = await sv.db.call(sv.db.store.waiting, shown, limit + 1, after)
+    more = len(items) > limit
+    items = items[:limit]
+    counts = (await sv.db.call(sv.db.store.counts)).get(shown.value, {})
+    size = sum(counts.get(s.value, 0) for s in WAITING_STATUSES)
+    next_after = None
+    if more:
+        next_after = max((i.id for i in items if i.replay_of is None), default=after or 0)
+    return {
+        "mode": sv.playback.active_queue.value, "queue": shown.value, "size": size,
+        "ready": counts.get("ready", 0), "items": [_queue_item(sv, i) for i in items], "next_after": next_after,
+    }
+
+
+def _queue_item(sv: StreamVoice, item: StoredMessage) -> dict[str, Any]:
+    return {**sv.describe(item), "replay_of": item.replay_of, "received_at": _iso(item.received_at)}
+
+
+# --- history --------------------------------------------------------------------------------------------
+async def history_page(sv: StreamVoice, *, user: str, text: str, before: int | None, limit: int) -> dict[str, Any]:
+    page: history.HistoryPage = await sv.db.call(
+        lambda: history.history_page(sv.db.store, user=user, text=text, before=before, limit=limit))
+    return {"items": [_history_entry(e) for e in page.entries], "next_before": page.next_before}
+
+
+def _history_entry(entry: history.HistoryEntry) -> dict[str, Any]:
+    item = entry.item
+    return {
+        "id": item.id, "queue": item.queue.value, "sent_by": item.sent_by, "text": item.text,
+        "spoken_text": item.spoken_text, "bits_amount": item.bits_amount, "status": item.status.value,
+        "outcome": entry.outcome, "reason": item.reason, "duration": item.duration_s,
+        "received_at": _iso(item.received_at), "ended_at": _iso(entry.ended_at), "replay_of": item.replay_of,
+        "replayable": history.replay_refusal(item) is None,
+    }
+
+
+async def replay(sv: StreamVoice, message_id: int) -> dict[str, Any]:
+    """Queue a copy of a finished item at the front of its queue (synthesised again)."""
+    result: history.ReplayResult = await sv.db.call(history.replay, sv.db.store, message_id)
+    if not result.found:
+        raise DashboardError(404, f"message {message_id} not found")
+    if result.item is None:
+        raise DashboardError(409, result.refusal or "cannot replay")
+    item = result.item
+    sv.worker.wake(item.queue)
+    sv.playback.items_changed()
+    sv.events.state_changed()
+    return {"queued": True, "id": item.id, "queue": item.queue.value, "replay_of": message_id}
+
+
+# --- try a line -----------------------------------------------------------------------------------------
+def try_line(sv: StreamVoice, chat: IncomingChat) -> LinePreview:
+    """What the queue rules would do with ``chat`` now (nothing stored, the chat memory untouched)."""
+    return preview_line(chat, sv.settings.current, sv.memory, time.monotonic())
+
+
+async def render_line(sv: StreamVoice, chat: IncomingChat) -> bytes:
+    """The WAV of what ``chat`` would say, synthesised off the event loop; not queued, not stored."""
+    preview = try_line(sv, chat)
+    if not preview.spoken:
+        raise DashboardError(409, f"this line would not be spoken: {preview.reason}")
+    engine = sv.worker.engine
+    if engine is None:
+        raise DashboardError(503, f"the speech engine is not ready ({sv.worker.state})")
+    loop = asyncio.get_running_loop()
+    try:
+        return await loop.run_in_executor(_PREVIEW_THREAD, lambda: _wav_bytes(engine.synthesize(preview.spoken_text)))
+    except Exception as exc:
+        raise DashboardError(503, f"synthesis failed: {type(exc).__name__}: {exc}") from exc
+
+
+def _wav_bytes(audio: np.ndarray) -> bytes:
+    if audio.size == 0:
+        raise ValueError("the text produced no audio")
+    buffer = io.BytesIO()
+    sf.write(buffer, np.clip(audio.astype(np.float32).reshape(-1), -1.0, 1.0), SAMPLE_RATE, subtype="PCM_16",
+             format="WAV")
+    return buffer.getvalue()

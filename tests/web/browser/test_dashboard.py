@@ -1,0 +1,321 @@
+"""The dashboard and the OBS overlay in real Chromium against a real server (tiny Kokoro model, real SQLite)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from tests import dbutil
+from tests.conftest import wait_for
+from tests.web.browser.conftest import measure, screenshot
+
+#: Records, in order, every caption word that becomes the current one (installed before the page's scripts).
+RECORD_HIGHLIGHTS = """
+window.__highlights = [];
+new MutationObserver((mutations) => {
+  for (const m of mutations) {
+    const t = m.target;
+    if (t.classList && t.classList.contains("word") && t.classList.contains("current")) {
+      window.__highlights.push([...t.parentNode.querySelectorAll(".word")].indexOf(t));
+    }
+  }
+}).observe(document, {subtree: true, attributes: true, attributeFilter: ["class"]});
+"""
+
+
+def base_url(client: Any) -> str:
+    return str(client.make_url("")).rstrip("/")
+
+
+async def open_dashboard(browser: Any, client: Any) -> Any:
+    page = await browser.new_page(viewport={"width": 1400, "height": 900})
+    began = time.perf_counter()
+    await page.goto(base_url(client) + "/")
+    await page.wait_for_selector("body[data-ready='1']")
+    await page.wait_for_selector("#st-connection[data-level='good']")
+    measure("dashboard load (navigation -> live)", time.perf_counter() - began)
+    return page
+
+
+async def open_overlay(browser: Any, client: Any, query: str = "") -> Any:
+    page = await browser.new_page(viewport={"width": 1280, "height": 360})
+    await page.add_init_script(RECORD_HIGHLIGHTS)
+    await page.goto(base_url(client) + "/overlay" + query)
+    await page.wait_for_selector("body[data-connected='1']")
+    return page
+
+
+async def post(client: Any, user: str, text: str) -> int:
+    response = await client.post("/api/messages", json={"sent_by": user, "text": text})
+    assert response.status == 202, await response.text()
+    return int((await response.json())["id"])
+
+
+async def wait_ready(client: Any, settings: Any, message_id: int) -> None:
+    await wait_for(lambda: dbutil.row(settings.database_url, message_id).get("status") == "ready")
+
+
+async def test_live_queue_play_on_the_overlay_and_history(start_server: Any, make_settings: Any, browser: Any) -> None:
+    settings = make_settings()
+    client = await start_server(settings)
+    dashboard = await open_dashboard(browser, client)
+    overlay = await open_overlay(browser, client, "?size=40&highlight=ffd166&lines=2")
+    await dashboard.wait_for_selector("#queue-empty:not([hidden])")
+    await screenshot(dashboard, "dashboard-empty")
+
+    # a new line shows up without a reload, well within 200 ms
+    for n in range(3):
+        began = time.perf_counter()
+        message_id = await post(client, f"viewer{n}", f"@streamer this is line number {n}, thanks for the stream")
+        await dashboard.wait_for_selector(f"#queue-rows tr[data-id='{message_id}']", timeout=2000)
+        measure("POST -> row visible", time.perf_counter() - began)
+    row = dashboard.locator(f"#queue-rows tr[data-id='{message_id}']")
+    assert await row.locator("td.who").text_content() == "viewer2"
+    assert await row.locator("td.says").text_content() == "this is line number 2, thanks for the stream"
+    first = message_id - 2
+    await wait_ready(client, settings, first)
+    await dashboard.wait_for_selector(f"#queue-rows tr[data-id='{first}'] .s-ready")
+    assert await dashboard.locator("#btn-play").is_enabled()
+
+    await dashboard.click("#btn-play")
+    await overlay.wait_for_selector(f"body[data-playing='{first}']")
+    await overlay.wait_for_function("() => document.getElementById('player').currentTime > 0.05")
+    await overlay.wait_for_selector("#caption:not([hidden]) .word.current")
+    assert await overlay.locator("#caption-name").text_content() == "viewer0"
+    await screenshot(overlay, "overlay-playing")
+    await overlay.wait_for_selector(f"body[data-ended='{first}']", timeout=30_000)
+
+    words = await overlay.locator("#caption-text .word").all_text_contents()
+    assert " ".join(words) == "this is line number 0, thanks for the stream"
+    highlights = await overlay.evaluate("() => window.__highlights")
+    assert highlights == sorted(highlights) and len(set(highlights)) >= 2 and highlights[-1] == len(words) - 1
+    history = dashboard.locator(f"#history-rows tr[data-id='{first}']")
+    await history.wait_for()
+    assert "played" in (await history.locator(".badge").text_content() or "")
+    await dashboard.wait_for_selector(f"#queue-rows tr[data-id='{first}']", state="detached")
+    assert dbutil.row(settings.database_url, first)["status"] == "played"
+    await screenshot(dashboard, "dashboard-after-play")
+
+
+#: Records when the overlay starts and ends each item (performance.now() in ms), to check autoplay's cooldown.
+RECORD_PLAYS = """
+window.__plays = [];
+new MutationObserver(() => {
+  const body = document.body;
+  if (!body) return;
+  const last = window.__plays[window.__plays.length - 1];
+  const playing = body.dataset.playing || null;
+  if (playing && (!last || last.id !== playing)) window.__plays.push({id: playing, start: performance.now()});
+  if (body.dataset.ended && last && last.id === body.dataset.ended && !last.end) last.end = performance.now();
+}).observe(document, {subtree: true, attributes: true, attributeFilter: ["data-playing", "data-ended"]});
+"""
+
+
+async def test_stop_autoplay_mode_clear_and_remove(start_server: Any, make_settings: Any, browser: Any) -> None:
+    settings = make_settings(autoplay_cooldown=0.6)
+    client = await start_server(settings)
+    dashboard = await open_dashboard(browser, client)
+    overlay = await browser.new_page()
+    await overlay.add_init_script(RECORD_PLAYS)
+    await overlay.goto(base_url(client) + "/overlay")
+    await overlay.wait_for_selector("body[data-connected='1']")
+
+    # the server's refusal text is shown (the page's state can be stale: here it is forced)
+    await dashboard.evaluate("() => { document.getElementById('btn-play').disabled = false; }")
+    await dashboard.click("#btn-play")
+    await dashboard.wait_for_selector("#control-error:not([hidden])")
+    assert "the mentions queue is empty (409)" in (await dashboard.locator("#control-error").text_content() or "")
+
+    ids = [await post(client, f"v{n}", f"@streamer autoplay line {n}") for n in range(3)]
+    for message_id in ids:
+        await wait_ready(client, settings, message_id)
+
+    # STOP ends the item on the overlay and counts it as played
+    await dashboard.click("#btn-play")
+    await overlay.wait_for_selector(f"body[data-playing='{ids[0]}']")
+    await dashboard.wait_for_selector("#btn-stop:enabled")
+    await dashboard.click("#btn-stop")
+    await overlay.wait_for_selector("body:not([data-playing])")
+    assert await overlay.evaluate("() => document.getElementById('player').paused")
+    await dashboard.wait_for_selector("#now-playing:text('Nothing playing.')")
+    assert dbutil.row(settings.database_url, ids[0])["status"] == "played"
+
+    # AUTOPLAY: two items one after the other, the cooldown between them
+    await dashboard.click("#btn-autoplay")
+    await dashboard.wait_for_selector("#btn-autoplay[aria-pressed='true']")
+    assert (await dashboard.locator("#autoplay-cooldown").text_content()) == "cooldown 0.6 s"
+    await dashboard.click("#btn-play")
+    await overlay.wait_for_selector(f"body[data-ended='{ids[2]}']", timeout=30_000)
+    plays = await overlay.evaluate("() => window.__plays")
+    assert [p["id"] for p in plays[-2:]] == [str(ids[1]), str(ids[2])]
+    assert plays[-1]["start"] - plays[-2]["end"] >= 550  # the 0.6 s cooldown (ms, clock granularity aside)
+    assert [dbutil.row(settings.database_url, i)["status"] for i in ids[1:]] == ["played", "played"]
+    await dashboard.click("#btn-autoplay")
+    await dashboard.wait_for_selector("#btn-autoplay[aria-pressed='false']")
+
+    # mode switch: the bits queue becomes active and is shown
+    cheer = await client.post("/api/bits", json={"sent_by": "rich", "text": "take my bits", "bits_amount": 500})
+    cheer_id = (await cheer.json())["id"]
+    await dashboard.click("#btn-mode")
+    await dashboard.wait_for_selector("#tab-bits[aria-selected='true']")
+    await dashboard.wait_for_selector("#active-bits:not([hidden])")
+    await dashboard.wait_for_selector(f"#queue-rows tr[data-id='{cheer_id}']")
+    assert (await (await client.get("/api/queue")).json())["mode"] == "bits"
+    await screenshot(dashboard, "dashboard-bits")
+    await dashboard.click("#btn-mode")
+    await dashboard.wait_for_selector("#tab-mentions[aria-selected='true']")
+    await dashboard.wait_for_selector("#active-mentions:not([hidden])")
+
+    # CLEAR asks first (with the count); Cancel keeps everything
+    doomed = [await post(client, "spam", f"@streamer clear me {n}") for n in range(2)]
+    await dashboard.wait_for_selector(f"#queue-rows tr[data-id='{doomed[1]}']")
+    await dashboard.click("#btn-clear")
+    assert "Clear 2 items from the mentions queue?" in (await dashboard.locator("#confirm-text").text_content() or "")
+    await dashboard.click("#confirm-cancel")
+    assert await dashboard.locator("#queue-rows tr").count() == 2
+    await dashboard.click("#btn-clear")
+    await dashboard.click("#confirm-ok")
+    await dashboard.wait_for_selector("#queue-empty:not([hidden])")
+    assert "Cleared 2 items." in (await dashboard.locator("#control-error").text_content() or "")
+    assert {dbutil.row(settings.database_url, i)["deleted_reason"] for i in doomed} == {"cleared"}
+
+    # remove one item with its ✕; the other stays
+    keep, drop = [await post(client, "v", f"@streamer remove test {n}") for n in range(2)]
+    await dashboard.click(f"#queue-rows tr[data-id='{drop}'] button[aria-label^='Remove']")
+    await dashboard.wait_for_selector(f"#queue-rows tr[data-id='{drop}']", state="detached")
+    assert await dashboard.locator(f"#queue-rows tr[data-id='{keep}']").count() == 1
+    assert dbutil.row(settings.database_url, drop)["deleted_reason"] == "removed"
+    await dashboard.wait_for_selector(f"#history-rows tr[data-id='{drop}'] .o-removed")
+
+
+async def test_replay_from_history_and_try_a_line(start_server: Any, make_settings: Any, browser: Any) -> None:
+    settings = make_settings(banned_words=("badword",))
+    client = await start_server(settings)
+    dashboard = await open_dashboard(browser, client)
+    first = await post(client, "alice", "@streamer say it again")
+    await dashboard.wait_for_selector(f"#queue-rows tr[data-id='{first}']")
+    await client.post("/api/clear")
+    entry = dashboard.locator(f"#history-rows tr[data-id='{first}']")
+    await entry.locator(".o-cleared").wait_for()
+
+    # replay: a copy at the front of the queue, synthesised again
+    await entry.get_by_role("button", name=f"Replay message {first} from alice").click()
+    await dashboard.wait_for_selector("#queue-rows tr:first-child td.says:text-is('say it again')")
+    copy_id = int(await dashboard.locator("#queue-rows tr:first-child").get_attribute("data-id") or 0)
+    assert copy_id > first and dbutil.row(settings.database_url, copy_id)["replay_of"] == first
+    await dashboard.wait_for_selector(f"#queue-rows tr[data-id='{copy_id}'] .s-ready", timeout=30_000)
+
+    # try a line: what would be spoken, and why not
+    await dashboard.fill("#try-user", "viewer42")
+    await dashboard.fill("#try-text", "@streamer soooooo cool!!!!!! https://example.com")
+    await dashboard.click("#try-check")
+    await dashboard.wait_for_selector("#try-result[data-kind='spoken']")
+    assert await dashboard.locator("#try-result .spoken").text_content() == "sooo cool! link"
+    await dashboard.click("#try-hear")
+    await dashboard.wait_for_selector("body[data-try-audio='loaded']")
+    await dashboard.wait_for_function("() => document.getElementById('preview-audio').currentTime > 0")
+
+    await dashboard.fill("#try-text", "@streamer badword please")
+    await dashboard.click("#try-check")
+    await dashboard.wait_for_selector("#try-result[data-kind='refused']")
+    assert await dashboard.locator("#try-result .reason").text_content() == "banned word"
+    assert await dashboard.locator("#try-hear").is_disabled()
+    await dashboard.fill("#try-text", "just chatting")
+    await dashboard.click("#try-check")
+    await dashboard.wait_for_selector("#try-result .reason:text-is('not a mention')")
+    # nothing of this was stored
+    assert [r["id"] for r in dbutil.rows(settings.database_url)] == [first, copy_id]
+
+
+HOSTILE = ['@streamer <img src=x onerror="window.__pwned=1">', "@streamer <script>window.__pwned=2</script> hi"]
+
+
+async def test_token_prompt_and_hostile_chat_rendered_as_text(start_server: Any, make_settings: Any,
+                                                             browser: Any) -> None:
+    settings = make_settings(api_token="right-token")
+    client = await start_server(settings)
+    headers = {"Authorization": "Bearer right-token"}
+    ids = []
+    for text in HOSTILE:
+        response = await client.post("/api/messages", json={"sent_by": "<b>troll</b>", "text": text}, headers=headers)
+        ids.append((await response.json())["id"])
+
+    page = await browser.new_page(viewport={"width": 1400, "height": 900})
+    await page.goto(base_url(client) + "/")
+    await page.wait_for_selector("#token-dialog[open]")
+    assert "needs its API token" in (await page.locator("#auth-problem").text_content() or "")
+    await page.fill("#token-input", "wrong-token")
+    await page.click("#token-save")
+    await page.wait_for_selector("#token-error:not([hidden])")
+    assert "wrong token" in (await page.locator("#token-error").text_content() or "")
+    await screenshot(page, "dashboard-wrong-token")
+    await page.fill("#token-input", "right-token")
+    await page.click("#token-save")
+    await page.wait_for_selector("body[data-ready='1']")
+    await page.wait_for_selector("#st-connection[data-level='good']")
+    assert await page.evaluate("() => localStorage.getItem('streamvoice.token')") == "right-token"
+
+    for message_id, text in zip(ids, HOSTILE, strict=True):
+        row = page.locator(f"#queue-rows tr[data-id='{message_id}']")
+        await row.wait_for()
+        assert await row.locator("td.who").text_content() == "<b>troll</b>"
+        assert await row.locator("td.says").get_attribute("title") == text
+    assert await page.locator("#queue-rows img, #queue-rows script, #queue-rows b").count() == 0
+    await page.fill("#try-text", HOSTILE[0])
+    await page.click("#try-check")
+    await page.wait_for_selector("#try-result[data-kind='spoken']")
+    assert await page.locator("#try-result img").count() == 0
+    await screenshot(page, "dashboard-hostile")
+
+    # a reload keeps the token (no prompt); the overlay takes it as ?token= and shows the caption as text
+    await page.reload()
+    await page.wait_for_selector("#st-connection[data-level='good']")
+    assert not await page.locator("#token-dialog").evaluate("(d) => d.open")
+    overlay = await open_overlay(browser, client, "?token=right-token")
+    await wait_ready(client, settings, ids[0])
+    await client.post("/api/play", headers=headers)
+    await overlay.wait_for_selector(f"body[data-ended='{ids[0]}']", timeout=30_000)
+    assert await overlay.locator("#caption-name").text_content() == "<b>troll</b>"
+    assert await overlay.locator("#caption img, #caption b").count() == 0
+    assert await page.evaluate("() => window.__pwned") is None
+    assert await overlay.evaluate("() => window.__pwned") is None
+
+
+async def test_ten_thousand_rows_and_no_engine(start_server: Any, make_settings: Any, browser: Any,
+                                               tmp_path: Any) -> None:
+    from core.chat import QueueName, Source
+    from storage.database import create_database
+    from storage.messages import MessageStore, NewMessage
+
+    settings = make_settings(model_dir=str(tmp_path))  # no weights there: the engine stays unavailable
+    store = MessageStore(create_database(settings.database_url))
+    store.insert_many([NewMessage(queue=QueueName.MENTIONS, source=Source.APP_HTTP, sent_by=f"viewer{n % 97}",
+                                  text=f"@streamer backlog line {n}", spoken_text=f"backlog line {n}")
+                       for n in range(10_000)])
+    store.engine.dispose()
+    client = await start_server(settings)
+
+    dashboard = await open_dashboard(browser, client)  # measured: the page load with a 10,000-row queue
+    await dashboard.wait_for_selector("#st-engine[data-level='bad']")
+    assert (await dashboard.locator("#st-engine").text_content() or "").startswith("unavailable")
+    await dashboard.wait_for_selector("#queue-shown:text('showing 100 of 10000')")
+    assert await dashboard.locator("#queue-rows tr").count() == 100
+    await screenshot(dashboard, "dashboard-long-queue-no-engine")
+
+    began = time.perf_counter()
+    await post(client, "late", "@streamer one more")
+    await dashboard.wait_for_selector("#queue-shown:text('showing 100 of 10001')")
+    measure("POST -> count updated (10,000-row queue)", time.perf_counter() - began)
+    began = time.perf_counter()
+    await dashboard.click("#queue-more")
+    await dashboard.wait_for_selector("#queue-rows tr:nth-child(200)")
+    measure("show 100 more (10,000-row queue)", time.perf_counter() - began)
+    assert await dashboard.locator("#queue-rows tr").count() == 200
+
+    await dashboard.fill("#try-text", "@streamer can you hear me")
+    await dashboard.click("#try-check")
+    await dashboard.wait_for_selector("#try-hear:enabled")
+    await dashboard.click("#try-hear")
+    await dashboard.wait_for_selector("#control-error:not([hidden])")
+    assert "engine is not ready" in (await dashboard.locator("#control-error").text_content() or "")
+    assert "(503)" in (await dashboard.locator("#control-error").text_content() or "")

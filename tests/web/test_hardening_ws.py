@@ -1,0 +1,66 @@
+"""A WebSocket client that stops reading and then vanishes must not hang its handler (issue 12 §4)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from typing import Any
+
+import aiohttp
+
+from core.settings import TwitchSettings
+from tests.conftest import app_of, wait_for
+from tests.web.production_server import production_server
+from tests.web.rawws import RawWebSocket
+from web.keys import STREAMVOICE
+
+BIG_TEXT = "@streamer " + "word " * 300
+
+
+async def test_client_that_stops_reading_then_drops_goes_offline_and_shutdown_is_prompt(
+        engine_loader: Any, make_settings: Any) -> None:
+    # app_online_window 0: "online" means exactly "a WebSocket is open"
+    settings = make_settings(twitch=TwitchSettings(app_online_window=0), max_input_chars=5000)
+    async with production_server(settings, engine_loader) as served:
+        sv = served.app[STREAMVOICE]
+        socket = await RawWebSocket.connect(served.port)
+        await wait_for(lambda: sv.presence.online)
+        # Flood: chat lines are pipelined, so hundreds of replies (each carrying a 20 kB ref back) queue up behind
+        # a socket the App never reads: more than every buffer between us holds, so the server's sends block. A
+        # last non-chat frame makes the reader wait for all of them. Chat lines publish events for the forwarder.
+        ref = "r" * 20_000
+        for n in range(600):
+            text = BIG_TEXT if n % 100 == 0 else "just chatting"
+            socket.send_text(json.dumps({"type": "message", "ref": f"{ref}{n}", "sent_by": f"v{n}", "text": text}))
+        socket.send_text(json.dumps({"type": "nonsense", "ref": "last"}))
+        await socket.drain(timeout=3)
+        await asyncio.sleep(1.0)  # the server is now stuck writing to us: every buffer on the way is full
+        socket.drop()
+        await wait_for(lambda: not sv.presence.online, timeout=15)
+        await wait_for(lambda: sv.events.subscriber_count == 0, timeout=15)
+        assert sv.ingest_source == "none"
+        async with aiohttp.ClientSession() as session, session.get(f"{served.url}/api/health") as response:
+            assert response.status == 200  # the server still serves everyone else
+        started = time.monotonic()
+    took = time.monotonic() - started
+    assert took < 10, f"shutdown took {took:.1f} s"
+
+
+async def test_other_sockets_keep_working_next_to_a_stalled_one(start_server: Any, make_settings: Any) -> None:
+    client = await start_server(make_settings(twitch=TwitchSettings(app_online_window=0)))
+    sv = app_of(client)[STREAMVOICE]
+    stalled = await RawWebSocket.connect(int(client.server.port))
+    for n in range(200):
+        stalled.send_text(json.dumps({"type": "nonsense", "ref": "x" * 2000 + str(n)}))
+    await stalled.drain(timeout=3)
+    healthy = await client.ws_connect("/api/ws")
+    assert (await healthy.receive_json(timeout=10))["type"] == "state"
+    await healthy.send_json({"type": "message", "ref": 1, "sent_by": "a", "text": "@streamer hi"})
+    while (frame := await healthy.receive_json(timeout=10))["type"] != "ack":
+        pass
+    assert frame["status"] == 202
+    stalled.drop()
+    await healthy.close()
+    await wait_for(lambda: sv.events.subscriber_count == 0, timeout=15)
+    assert not sv.presence.online

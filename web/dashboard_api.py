@@ -1,0 +1,139 @@
+"""HTTP routes the dashboard needs beyond the App's: queue pages, history, replay, try a line.
+
+Thin handlers: parse, call ``service.dashboard``, encode. Same auth, same JSON errors as every ``/api`` route.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from aiohttp import web
+
+from core.chat import IncomingChat, QueueName, Source
+from service.dashboard import DashboardError, history_page, queue_page, render_line, replay, try_line
+from web.commands import CommandError
+from web.json_body import BodyError, read_json
+from web.keys import STREAMVOICE
+from web.payloads import PayloadError, parse_bits, parse_message
+
+#: Largest page a client may ask for (queue and history).
+MAX_PAGE = 500
+DEFAULT_QUEUE_PAGE = 200
+DEFAULT_HISTORY_PAGE = 50
+MAX_FILTER_CHARS = 200
+
+
+def _error(status: int, message: str, field: str | None = None) -> web.Response:
+    body: dict[str, Any] = {"error": message}
+    if field:
+        body["field"] = field
+    return web.json_response(body, status=status)
+
+
+def _int_param(query: Mapping[str, str], name: str, default: int | None, low: int, high: int) -> int | None:
+    raw = query.get(name)
+    if raw is None or raw == "":
+        return default
+    if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
+        raise PayloadError(f"'{name}' must be a whole number from {low} to {high}", name)
+    return int(raw)
+
+
+def _text_param(query: Mapping[str, str], name: str) -> str:
+    value = query.get(name, "").strip()
+    if len(value) > MAX_FILTER_CHARS:
+        raise PayloadError(f"'{name}' is longer than {MAX_FILTER_CHARS} characters", name)
+    return value
+
+
+async def queue(request: web.Request) -> web.Response:
+    """``GET /api/queue``; with ``queue``, ``limit`` or ``after`` a page of either queue (else as before)."""
+    query = request.query
+    sv = request.app[STREAMVOICE]
+    if not {"queue", "limit", "after"} & set(query):
+        return web.json_response(await sv.queue_view())
+    try:
+        raw_queue = query.get("queue") or None
+        if raw_queue is not None and raw_queue not in {q.value for q in QueueName}:
+            raise PayloadError("'queue' must be \"mentions\" or \"bits\"", "queue")
+        limit = _int_param(query, "limit", DEFAULT_QUEUE_PAGE, 1, MAX_PAGE)
+        after = _int_param(query, "after", None, 0, 2**63 - 1)
+    except PayloadError as exc:
+        return _error(422, str(exc), exc.field)
+    assert limit is not None
+    shown = QueueName(raw_queue) if raw_queue else None
+    return web.json_response(await queue_page(sv, shown, after, limit))
+
+
+async def history(request: web.Request) -> web.Response:
+    """``GET /api/history?user=&q=&before=&limit=``: finished items, newest first (keyset pages)."""
+    query = request.query
+    try:
+        limit = _int_param(query, "limit", DEFAULT_HISTORY_PAGE, 1, MAX_PAGE)
+        before = _int_param(query, "before", None, 1, 2**63 - 1)
+        user, text = _text_param(query, "user"), _text_param(query, "q")
+    except PayloadError as exc:
+        return _error(422, str(exc), exc.field)
+    assert limit is not None
+    return web.json_response(await history_page(request.app[STREAMVOICE], user=user, text=text, before=before,
+                                                 limit=limit))
+
+
+async def _json_body(request: web.Request) -> Any:
+    try:
+        return await read_json(request)
+    except BodyError as exc:
+        raise CommandError(exc.status, str(exc)) from None
+
+
+async def _chat_from_body(request: web.Request) -> IncomingChat:
+    body = await _json_body(request)
+    max_chars = request.app[STREAMVOICE].settings.current.max_input_chars
+    try:
+        if isinstance(body, dict) and body.get("bits_amount") is not None:
+            return parse_bits(body, Source.APP_HTTP, max_chars)
+        return parse_message(body, Source.APP_HTTP, max_chars)
+    except PayloadError as exc:
+        raise CommandError(422 if isinstance(body, dict) else 400, str(exc), exc.field) from None
+
+
+async def try_a_line(request: web.Request) -> web.Response:
+    """``POST /api/try``: what would be spoken for this chatter and text (nothing stored)."""
+    try:
+        chat = await _chat_from_body(request)
+    except CommandError as exc:
+        return _error(exc.status, str(exc), exc.field)
+    return web.json_response(try_line(request.app[STREAMVOICE], chat).to_dict())
+
+
+async def try_audio(request: web.Request) -> web.Response:
+    """``POST /api/try/audio``: the WAV of that line (synthesised now; not queued, not stored)."""
+    try:
+        chat = await _chat_from_body(request)
+        wav = await render_line(request.app[STREAMVOICE], chat)
+    except CommandError as exc:
+        return _error(exc.status, str(exc), exc.field)
+    except DashboardError as exc:
+        return _error(exc.status, str(exc))
+    return web.Response(body=wav, content_type="audio/wav", headers={"Cache-Control": "no-store"})
+
+
+async def replay_message(request: web.Request) -> web.Response:
+    """``POST /api/messages/{id}/replay``: queue a finished item again, at the front of its queue."""
+    raw = request.match_info["id"]
+    if not (raw.isascii() and raw.isdigit() and 0 < len(raw) <= 18):
+        return _error(404, "message not found")
+    try:
+        return web.json_response(await replay(request.app[STREAMVOICE], int(raw)), status=202)
+    except DashboardError as exc:
+        return _error(exc.status, str(exc))
+
+
+def setup(app: web.Application) -> None:
+    """The dashboard's own routes (``GET /api/queue`` stays registered by ``web.routes``, calling ``queue``)."""
+    router = app.router
+    router.add_get("/api/history", history)
+    router.add_post("/api/try", try_a_line)
+    router.add_post("/api/try/audio", try_audio)
+    router.add_post("/api/messages/{id}/replay", replay_message)
