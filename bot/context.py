@@ -38,6 +38,7 @@ from bot.logs import install_redaction
 from bot.tokens import TokenFile, token_path
 from bot.twitch_bot import StreamVoiceBot, TwitchUnavailable, is_auth_error
 from core.settings import Settings
+from service.resilience import Backoff
 from service.streamvoice import StreamVoice
 from web.keys import SETTINGS, STREAMVOICE
 
@@ -53,6 +54,9 @@ CALLBACK_PATH = "/twitch/oauth/callback"
 OAUTH_STATE_TTL_S = 600.0
 #: Waits between attempts while Twitch cannot be reached (the last one repeats).
 RETRY_DELAYS_S: tuple[float, ...] = (2.0, 5.0, 15.0, 30.0, 60.0)
+#: The bot's entry in ``/api/health`` ``loops`` (``ok`` or ``retrying: <reason>``).
+WATCH_LOOP = "twitch"
+_WATCH_BACKOFF = Backoff(initial=0.2, cap=10.0)
 _NETWORK_ERRORS = (aiohttp.ClientError, OSError, TimeoutError, TwitchUnavailable, WebsocketConnectionException)
 
 
@@ -107,6 +111,7 @@ class TwitchBotRunner:
     # --- lifecycle ----------------------------------------------------------------------------------
     def start(self) -> None:
         install_redaction()
+        self.sv.loops.register(WATCH_LOOP)
         self._task = asyncio.create_task(self._run(), name="twitch-bot")
 
     async def stop(self) -> None:
@@ -140,10 +145,12 @@ class TwitchBotRunner:
             except _NETWORK_ERRORS as exc:
                 delay = self._next_delay()
                 self._set_state("error: cannot reach Twitch")
+                self.sv.loops.failing(WATCH_LOOP, exc)
                 log.warning("Twitch bot: cannot reach Twitch (%s); retrying in %g s", _describe(exc), delay)
             except Exception as exc:
                 delay = self._next_delay()
                 self._set_state("error: unexpected failure")
+                self.sv.loops.failing(WATCH_LOOP, exc)
                 log.exception("Twitch bot failed; retrying in %g s: %s", delay, _describe(exc))
             await self._close_bot()
             await asyncio.sleep(delay)
@@ -196,6 +203,7 @@ class TwitchBotRunner:
                     raise TwitchUnavailable(f"HTTP {exc.status}") from None
                 raise
             self._set_state("connected")
+            self.sv.loops.ok(WATCH_LOOP)
             self._failures = 0
             await self._watch(bot)
             rejected = not bot.has_token(self.twitch.bot_id)  # twitchio drops a token it cannot refresh
@@ -246,15 +254,30 @@ class TwitchBotRunner:
         self._authorised.clear()
 
     async def _watch(self, bot: StreamVoiceBot) -> None:
-        """Report the socket state until twitchio has no socket left (then the caller subscribes again)."""
+        """Report the socket state until twitchio has no socket left (then the caller subscribes again).
+
+        A fault while looking (twitchio's internals caught mid-change) is retried with backoff and shown in
+        ``/api/health`` under ``loops``; it does not tear the bot down.
+        """
+        failures = 0
         while True:
-            sockets = bot.chat_sockets()
+            try:
+                sockets = bot.chat_sockets()
+                connected = bot.chat_connected()
+            except Exception as exc:
+                self.sv.loops.failing(WATCH_LOOP, exc)
+                await asyncio.sleep(_WATCH_BACKOFF.delay(failures))
+                failures += 1
+                continue
+            if failures:
+                failures = 0
+                self.sv.loops.ok(WATCH_LOOP)
             if not sockets:
                 self._set_state("reconnecting")
                 log.warning("Twitch chat subscription lost; subscribing again")
                 await asyncio.sleep(self.retry_delays[0])
                 return
-            self._set_state("connected" if bot.chat_connected() else "reconnecting")
+            self._set_state("connected" if connected else "reconnecting")
             await asyncio.sleep(self.poll_interval)
 
     def _count_refusal(self, command: str) -> None:

@@ -25,6 +25,11 @@ from typing import Any, Literal
 #: Audio seconds per predicted-duration frame (600 samples at 24 kHz).
 FRAME_S = 600 / 24_000
 Source = Literal["tokens", "estimated"]
+#: Words start this many half-frames before the frame count says. kokoro's ``join_timestamps`` uses 6 (3 frames,
+#: 75 ms); on the real weights that puts boundaries ~35 ms early: the RMS near a boundary, relative to the
+#: speech median, was 0.55 at kokoro's offset, 0.21 at 1.5 frames, and 0.46 at random points (5 lines,
+#: 67 boundaries; tests/tts/test_word_timings.py checks it when real weights are at hand).
+LEAD_HALF_FRAMES = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +81,8 @@ class TimedChunk:
 
 
 def token_times(tokens: Sequence[Token], durations: Sequence[int]) -> list[tuple[float, float] | None]:
-    """Start/end seconds of each token within its chunk, following ``KPipeline.join_timestamps``.
+    """Start/end seconds of each token within its chunk, following ``KPipeline.join_timestamps`` (but for the
+    lead before the first word, ``LEAD_HALF_FRAMES``).
 
     ``durations`` has one entry per model input symbol: the start pad, each phoneme (a space between
     tokens is a phoneme too) and the end pad. Half of a space's duration goes to each neighbouring token's gap.
@@ -86,7 +92,7 @@ def token_times(tokens: Sequence[Token], durations: Sequence[int]) -> list[tuple
     if len(durations) < 3:
         return [None] * len(tokens)
     half = FRAME_S / 2
-    left = right = 2 * max(0, durations[0] - 3)  # in half-frames; kokoro's offset for the leading pad
+    left = right = max(0, 2 * durations[0] - LEAD_HALF_FRAMES)  # in half-frames
     i = 1
     for token in tokens:
         if i >= len(durations) - 1:
@@ -175,7 +181,7 @@ def build_captions(chunks: Sequence[TimedChunk], text: str) -> Captions:
     counts = [max(1, len(c.phonemes.split())) for c in chunks]
     total = sum(counts) or 1
     words, offset, taken = [], 0.0, 0
-    for n, (chunk, count) in enumerate(zip(chunks, counts, strict=True)):
+    for n, chunk in enumerate(chunks):
         share = (len(text_words) - taken if n == len(chunks) - 1
                  else round(len(text_words) * sum(counts[: n + 1]) / total) - taken)
         words.extend(_estimated_words(chunk, text_words[taken : taken + share], offset))

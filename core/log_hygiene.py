@@ -107,12 +107,13 @@ class ThrottleRepeats(logging.Filter):
         if window[1] < self.burst:
             window[1] += 1
             return True
-        window[2] += 1
-        if window[2] == 1:  # say once, at the moment it starts, that a flood is being collapsed
+        if window[1] == self.burst:  # say once, as the flood starts, that it is being collapsed
+            window[1] += 1
             record.msg = f"{record.getMessage()} [repeating: further copies suppressed for up to " \
                          f"{self.period:g} s]"
             record.args = ()
             return True
+        window[2] += 1
         return False
 
 

@@ -43,6 +43,10 @@ What the normaliser does, in order:
    start), words made only of decoration (``~ * ^ | _ ` < >``) are dropped, and the result is cut at a word
    boundary to at most ``max_chars`` characters (a single longer word is cut hard). A result without any
    letter or digit is ``''``: there is nothing to say.
+7. Names and pronunciations. ``@name`` is read by ``core.spoken_names.spoken_handle`` (``_``, ``.`` and ``-``
+   separate words, CamelCase splits, leetspeak 0/1/3 between letters becomes o/i/e) unless ``rules.nicknames``
+   has the login. Chat can never produce misaki markup (``](`` gets a space, see ``defuse_markup``); then
+   ``rules.pronunciations`` respell whole words, an ``/ipa/`` value becoming ``[word](/ipa/)`` for misaki.
 """
 
 from __future__ import annotations

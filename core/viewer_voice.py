@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 
 from core.settings import Settings
 
@@ -38,13 +39,17 @@ def per_user_mix(login: str, pool: Iterable[str]) -> str:
     """A stable mix of 2-3 Kokoro ids from ``pool`` for ``login``, as a voice spec (``af_heart:55+am_adam:45``).
 
     A pool of one voice gives that voice alone; an empty pool is a ``ValueError`` (settings never allow it).
+    Recent answers are cached (it runs for every accepted line; a pool of 28 voices costs 28 hashes).
     """
-    ids = sorted(set(pool))
+    return _per_user_mix(login_key(login), tuple(sorted(set(pool))))
+
+
+@lru_cache(maxsize=4096)
+def _per_user_mix(login: str, ids: tuple[str, ...]) -> str:
     if not ids:
         raise ValueError("the voice pool is empty")
     if len(ids) == 1:
         return ids[0]
-    login = login_key(login)
     digest = _digest(login)
     count = min(len(ids), 2 + digest[0] % 2)
     picked = sorted(ids, key=lambda voice_id: (_digest(login, voice_id), voice_id), reverse=True)[:count]
@@ -58,7 +63,12 @@ def per_user_mix(login: str, pool: Iterable[str]) -> str:
 
 def default_pool(settings: Settings) -> tuple[str, ...]:
     """``voice_pool`` as Kokoro ids; every voice in ``voices`` when the pool is not set."""
-    return pool_voice_ids(settings.voice_pool or tuple(settings.voices), settings.voices)
+    return _default_pool(settings.voice_pool or tuple(settings.voices), tuple(sorted(settings.voices.items())))
+
+
+@lru_cache(maxsize=8)
+def _default_pool(pool: tuple[str, ...], voices: tuple[tuple[str, str], ...]) -> tuple[str, ...]:
+    return pool_voice_ids(pool, dict(voices))
 
 
 def resolve_voice(sent_by: str, settings: Settings, chosen: str | None = None) -> str:

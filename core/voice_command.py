@@ -64,6 +64,8 @@ def voice_command(chat: IncomingChat, settings: Settings, memory: VoiceCommandMe
     if not words or words[0].casefold() != COMMAND:
         return None
     login = login_key(chat.sent_by)
+    if login in {u.lower() for u in settings.ignored_users}:
+        return None  # chat bots: the queue rules ignore the line
     name = words[1].lower() if len(words) > 1 else None
     if name is not None and name not in {k.lower() for k in settings.voices}:
         return VoiceCommand(VoiceAction.IGNORE, login, name, f"voice command ignored: unknown voice {name!r}")

@@ -9,6 +9,10 @@ abandoned load goes with it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
+import os
+import sys
 import threading
 from collections.abc import Callable
 from typing import TypeVar
@@ -37,10 +41,30 @@ async def run_in_daemon_thread(fn: Callable[..., T], *args: object, name: str = 
             result = None
         else:
             error = None
-        try:
+        _threads.discard(threading.current_thread())
+        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile: nobody waits for this any more
             loop.call_soon_threadsafe(settle, result, error)
-        except RuntimeError:
-            pass  # the loop closed meanwhile: nobody waits for this any more
 
-    threading.Thread(target=work, name=name, daemon=True).start()
+    thread = threading.Thread(target=work, name=name, daemon=True)
+    _threads.add(thread)
+    thread.start()
     return await future
+
+
+_threads: set[threading.Thread] = set()
+
+
+def exit_now_if_abandoned(code: int) -> None:
+    """End the process at once (``os._exit``) while an abandoned call still runs; else return.
+
+    The interpreter's exit would stop that daemon thread wherever it is; inside native code (torch loading
+    a model) that aborts the process ("terminate called without an active exception", SIGABRT) after a
+    clean stop. Everything that matters is closed by now: the database, the WAV files, the log.
+    """
+    if not any(thread.is_alive() for thread in _threads):
+        return
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(code)

@@ -18,6 +18,7 @@ import soundfile as sf
 
 from core.chat import WAITING_STATUSES, IncomingChat, QueueName
 from core.line_preview import LinePreview, preview_line
+from core.viewer_voice import login_key, resolve_voice
 from service.streamvoice import StreamVoice
 from storage import history
 from storage.messages import StoredMessage
@@ -97,22 +98,31 @@ async def replay(sv: StreamVoice, message_id: int) -> dict[str, Any]:
 
 
 # --- try a line -----------------------------------------------------------------------------------------
-def try_line(sv: StreamVoice, chat: IncomingChat) -> LinePreview:
-    """What the queue rules would do with ``chat`` now (nothing stored, the chat memory untouched)."""
-    return preview_line(chat, sv.settings.current, sv.memory, time.monotonic())
+def try_line(sv: StreamVoice, chat: IncomingChat) -> dict[str, Any]:
+    """What the queue rules would do with ``chat`` now (nothing stored, the chat memory untouched), and the
+    voice it would be spoken in."""
+    preview = preview_line(chat, sv.settings.current, sv.memory, time.monotonic())
+    return {**preview.to_dict(), "voice": _voice_for(sv, chat) if preview.spoken else None}
+
+
+def _voice_for(sv: StreamVoice, chat: IncomingChat) -> str:
+    return resolve_voice(chat.sent_by, sv.settings.current, sv.voice_choices.get(login_key(chat.sent_by)))
 
 
 async def render_line(sv: StreamVoice, chat: IncomingChat) -> bytes:
-    """The WAV of what ``chat`` would say, synthesised off the event loop; not queued, not stored."""
-    preview = try_line(sv, chat)
+    """The WAV of what ``chat`` would say, in the chatter's voice, synthesised off the event loop; not queued,
+    not stored."""
+    preview: LinePreview = preview_line(chat, sv.settings.current, sv.memory, time.monotonic())
     if not preview.spoken:
         raise DashboardError(409, f"this line would not be spoken: {preview.reason}")
     engine = sv.worker.engine
     if engine is None:
         raise DashboardError(503, f"the speech engine is not ready ({sv.worker.state})")
+    voice = _voice_for(sv, chat)
     loop = asyncio.get_running_loop()
     try:
-        return await loop.run_in_executor(_PREVIEW_THREAD, lambda: _wav_bytes(engine.synthesize(preview.spoken_text)))
+        return await loop.run_in_executor(
+            _PREVIEW_THREAD, lambda: _wav_bytes(engine.synthesize(preview.spoken_text, voice=voice)))
     except Exception as exc:
         raise DashboardError(503, f"synthesis failed: {type(exc).__name__}: {exc}") from exc
 

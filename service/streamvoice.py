@@ -32,8 +32,8 @@ from service.synthesis import SynthesisWorker, remove_files
 from service.writer import GroupCommitWriter
 from storage.database import create_database
 from storage.errors import classify
-from storage.viewer_voices import ViewerVoiceStore
 from storage.messages import MessageStore, NewMessage, StoredMessage, utcnow
+from storage.viewer_voices import ViewerVoiceStore
 from storage.write_probe import probe_write_lock
 from tts.engine import EngineConfig, KokoroEngine
 
@@ -201,8 +201,8 @@ class StreamVoice:
 
     def _hold_fields(self, item: StoredMessage) -> Event:
         """Moderation fields of a queue item: held (with the time left), awaiting approval, Twitch message id."""
-        hold = hold_view(item.queue, item.received_at, item.awaiting_approval, utcnow(),
-                         self.settings.current.hold_seconds)
+        hold_seconds = 0.0 if item.replay_of is not None else self.settings.current.hold_seconds  # replays: never
+        hold = hold_view(item.queue, item.received_at, item.awaiting_approval, utcnow(), hold_seconds)
         waiting = item.status in WAITING_STATUSES and not item.is_deleted
         return {
             "held": waiting and hold.held, "awaiting_approval": waiting and hold.awaiting_approval,

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Engine, Result, func, insert, select, update
+from sqlalchemy import CursorResult, Engine, Result, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from core.chat import WAITING_STATUSES, DeleteReason, QueueName, Source, Status
@@ -434,7 +434,8 @@ class MessageStore:
             query = (select(MessageRow)
                      .where(MessageRow.queue == queue.value, MessageRow.is_deleted.is_(False),
                             MessageRow.status.in_(_WAITING), MessageRow.awaiting_approval.is_(False),
-                            MessageRow.received_at <= received_before)
+                            # a replay is a moderator's own choice: never held
+                            or_(MessageRow.received_at <= received_before, MessageRow.replay_of.is_not(None)))
                      .order_by(MessageRow.replay_of.is_(None), MessageRow.id).limit(1))
             row = session.scalars(query).first()
             return StoredMessage.of(row) if row else None

@@ -40,6 +40,8 @@ MODEL_FILE = "kokoro-v1_0.pth"
 #: Kokoro's context holds 510 phonemes per forward pass.
 MAX_PHONEMES = 510
 _SENTENCE_END = re.compile(r"(?<=[.!?;:,—…])\s+")
+#: misaki's ``[word](/ipa/)`` markup (``pronunciations`` in settings): other G2Ps just read the word.
+_MARKUP_LINK = re.compile(r"\[([^\]]+)\]\([^)]*\)")
 #: torch's intra-op thread count before the engine changed it (the machine's physical cores).
 _DEFAULT_THREADS = torch.get_num_threads()
 #: Messages rendered side by side on CPU; 2 beats 1 (by ~10 %) and keeps memory low.
@@ -247,7 +249,7 @@ class KokoroEngine:
             _, tokens = self.pipeline.g2p(text)
             return [Chunk(ps, tuple(Token(t.text, t.phonemes or "", bool(t.whitespace)) for t in tks))
                     for _, ps, tks in self.pipeline.en_tokenize(tokens) if ps]
-        phonemes, _ = self.pipeline.g2p(text)
+        phonemes, _ = self.pipeline.g2p(_MARKUP_LINK.sub(r"\1", text))  # espeak reads no misaki markup
         return [Chunk(ps) for ps in _split_phonemes(phonemes)]
 
     def _voice(self, voice: str | None = None) -> tuple[torch.Tensor, float]:

@@ -80,6 +80,13 @@ async def streamvoice_ctx(app: web.Application) -> AsyncIterator[None]:
     await service.close()
 
 
+async def end_event_streams(app: web.Application) -> None:
+    """On a stop, close every WebSocket at once (the hub ends each subscription, the socket closes with 1000):
+    an open App or player would otherwise hold the stop for the whole shutdown timeout."""
+    if STREAMVOICE in app:
+        await app[STREAMVOICE].events.stop()
+
+
 def create_app(settings: Settings | LiveSettings, settings_path: Path | None = None,
                extra_contexts: list[Callable[[web.Application], AsyncIterator[None]]] | None = None,
                engine_loader: Callable[[EngineConfig], KokoroEngine] = KokoroEngine.load,
@@ -95,6 +102,7 @@ def create_app(settings: Settings | LiveSettings, settings_path: Path | None = N
     app[SETTINGS] = live
     app[ENGINE_LOADER] = engine_loader
     app.cleanup_ctx.append(streamvoice_ctx)
+    app.on_shutdown.append(end_event_streams)
     for context in extra_contexts or []:
         app.cleanup_ctx.append(context)
     routes.setup(app)

@@ -11,6 +11,7 @@ from pathlib import Path
 from core import log_hygiene
 from core.exposure import bind_warnings
 from core.settings import SettingsError, load_settings
+from service.daemon_thread import exit_now_if_abandoned
 from service.instance_lock import AlreadyRunning, InstanceLock, lock_folders
 from web import serve
 from web.preflight import BIND_ERRORS, StartupProblem, check_database_file, check_port_free, describe_bind_error
@@ -71,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     finally:
         lock.release()
+    exit_now_if_abandoned(0)  # a model load Ctrl-C did not wait for: do not let the interpreter's exit abort it
     return 0
 
 

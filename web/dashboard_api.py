@@ -35,7 +35,7 @@ def _int_param(query: Mapping[str, str], name: str, default: int | None, low: in
     raw = query.get(name)
     if raw is None or raw == "":
         return default
-    if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 19) or not low <= int(raw) <= high:
         raise PayloadError(f"'{name}' must be a whole number from {low} to {high}", name)
     return int(raw)
 
@@ -104,7 +104,7 @@ async def try_a_line(request: web.Request) -> web.Response:
         chat = await _chat_from_body(request)
     except CommandError as exc:
         return _error(exc.status, str(exc), exc.field)
-    return web.json_response(try_line(request.app[STREAMVOICE], chat).to_dict())
+    return web.json_response(try_line(request.app[STREAMVOICE], chat))
 
 
 async def try_audio(request: web.Request) -> web.Response:

@@ -64,7 +64,7 @@ def parse_json(text: str) -> Any:
 
 async def read_json(request: web.Request) -> Any:
     """The body as JSON (``{}`` when there is none)."""
-    if not request.can_read_body:
+    if not request.body_exists:  # not can_read_body: limits.body_in_time has already read (cached) it
         return {}
     raw = await request.read()  # 413 (aiohttp) above client_max_size
     charset = request.charset or "utf-8"

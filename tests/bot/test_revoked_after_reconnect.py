@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
+import pytest
 from aiohttp import ClientSession
 
 from tests.bot.conftest import WAIT_S, Cast, health, store_tokens, wait_connected
@@ -56,3 +57,38 @@ async def test_revocation_after_a_dropped_socket_asks_for_and_uses_a_new_authori
     await wait_for(lambda: runner.component is not None and runner.component.outcomes["queued"] == 2,
                    timeout=WAIT_S)
     assert (await health(client))["twitch"] == "connected"
+
+
+async def test_watcher_survives_a_fault_and_says_so_in_health(
+        start_bot: Any, twitch_settings: Any, fake_twitch: FakeTwitch, cast: Cast,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = twitch_settings()
+    store_tokens(settings, fake_twitch, cast.bot.id)
+    client, runner = await start_bot(settings)
+    await wait_connected(runner, fake_twitch)
+    bot = runner.bot
+    assert bot is not None
+    broken = True
+    real_connected = bot.chat_connected
+
+    def flaky_connected() -> bool:
+        if broken:
+            raise RuntimeError("twitchio's socket registry changed size during iteration")
+        return real_connected()
+
+    monkeypatch.setattr(bot, "chat_connected", flaky_connected)
+
+    async def loop_state() -> str:
+        return str((await health(client))["loops"]["twitch"])
+
+    await wait_for(lambda: _startswith(loop_state(), "retrying: RuntimeError"), timeout=WAIT_S)
+    broken = False
+    await wait_for(lambda: _startswith(loop_state(), "ok"), timeout=WAIT_S)
+    assert runner.bot is bot and runner.state == "connected"  # survived in place, no new login
+    await fake_twitch.chat(cast.viewer, "@streamer after the fault", broadcaster=cast.streamer)
+    await wait_for(lambda: runner.component is not None and runner.component.outcomes["queued"] == 1,
+                   timeout=WAIT_S)
+
+
+async def _startswith(value: Any, prefix: str) -> bool:
+    return str(await value).startswith(prefix)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.captions import FRAME_S, Captions, TimedChunk, Token, build_captions, token_times
+from core.captions import FRAME_S, LEAD_HALF_FRAMES, Captions, TimedChunk, Token, build_captions, token_times
 
 
 def test_token_times_follow_the_phoneme_durations() -> None:
@@ -12,7 +12,7 @@ def test_token_times_follow_the_phoneme_durations() -> None:
     tokens = [Token("hi", "hi", True), Token("there", "ðɛr", False)]
     durations = [5, 2, 3, 4, 1, 1, 2, 6]
     (a_start, a_end), (b_start, b_end) = token_times(tokens, durations)  # type: ignore[misc]
-    assert a_start == pytest.approx(2 * FRAME_S)  # kokoro drops 3 frames of the leading pad
+    assert a_start == pytest.approx(5 * FRAME_S - LEAD_HALF_FRAMES * FRAME_S / 2)  # the leading pad, less the lead
     assert a_end == pytest.approx(a_start + (2 + 3) * FRAME_S + 4 * FRAME_S / 2)  # half the space
     assert b_start == pytest.approx(a_end)  # the other half of the space opens the next word
     assert b_end == pytest.approx(b_start + 4 * FRAME_S / 2 + (1 + 1 + 2) * FRAME_S)

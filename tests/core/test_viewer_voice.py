@@ -16,7 +16,7 @@ PER_USER = dataclasses.replace(SETTINGS, voice_mode="per_user")
 
 
 def test_default_pool_is_every_configured_voice_as_kokoro_ids() -> None:
-    assert POOL == tuple(sorted(SETTINGS.voices.values()))
+    assert tuple(sorted(SETTINGS.voices.values())) == POOL
     picked = dataclasses.replace(SETTINGS, voice_pool=("heart", "af_bella", "heart", "bm_george"))
     assert default_pool(picked) == ("af_bella", "af_heart", "bm_george")
 

@@ -54,6 +54,7 @@ def test_other_lines_and_cheers_are_not_voice_commands() -> None:
     for text in ("!voices", "hello !voice bella", "@streamer !voice bella", "!"):
         assert voice_command(line(text), ON, memory, 0.0) is None
     assert voice_command(line("!voice bella Cheer100", bits=100), ON, memory, 0.0) is None
+    assert voice_command(line("!voice bella", user="Nightbot"), ON, memory, 0.0) is None  # ignored_users
 
 
 def test_memory_is_bounded() -> None:

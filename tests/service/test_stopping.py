@@ -43,7 +43,7 @@ async def test_stop_during_a_slow_model_load_does_not_wait_for_it(make_settings:
     finally:
         release.set()
         await client.close()
-    print(f"app cleanup during the model load took {took:.2f} s")  # noqa: T201 - the report's figure
+    print(f"app cleanup during the model load took {took:.2f} s")
     assert took < 5, f"the stop waited {took:.1f} s for the model load"
     assert [r["status"] for r in dbutil.rows(settings.database_url)] == ["pending"]
 
@@ -95,6 +95,6 @@ async def test_renders_in_progress_stop_at_once_and_go_back_to_pending(start_ser
     began = time.monotonic()
     await client.close()
     took = time.monotonic() - began
-    print(f"app cleanup while rendering took {took:.2f} s")  # noqa: T201 - the report's figure
+    print(f"app cleanup while rendering took {took:.2f} s")
     assert dbutil.rows(settings.database_url, "status = 'synthesizing'") == []
     assert took < 5, f"the stop waited {took:.1f} s for renders"

@@ -11,13 +11,13 @@ from typing import Any
 import numpy as np
 import pytest
 
+from core.captions import build_captions
 from core.chat import QueueName, Source, Status
 from service.database import AsyncStore
 from service.synthesis import SynthesisWorker
 from storage.database import create_database
 from storage.messages import MessageStore, NewMessage
 from tests.conftest import wait_for
-from core.captions import build_captions
 from tts.engine import EngineConfig, RenderCancelled, Speech
 
 

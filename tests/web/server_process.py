@@ -22,7 +22,7 @@ import yaml
 from tests.conftest import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
-SLOW_LOAD_ENV = "STREAMVOICE_TEST_SLOW_LOAD_S"
+SLOW_LOAD_ENV = "SV_TEST_SLOW_MODEL_LOAD_S"  # not STREAMVOICE_*: that prefix is a settings override
 
 
 def free_port() -> int:

@@ -138,7 +138,8 @@ async def test_try_a_line_uses_the_real_rules_and_stores_nothing(start_server: A
         return dict(await response.json())
 
     spoken = await attempt({"sent_by": "viewer42", "text": "@streamer soooooo good https://x.io"})
-    assert spoken == {"spoken": True, "spoken_text": "sooo good link", "queue": "mentions", "reason": None}
+    assert spoken == {"spoken": True, "spoken_text": "sooo good link", "queue": "mentions", "reason": None,
+                      "voice": settings.voice}
     assert (await attempt({"sent_by": "v", "text": "no mention"}))["reason"] == "not a mention"
     banned = await attempt({"sent_by": "v", "text": "@streamer badword"})
     assert banned["spoken"] is False and banned["queue"] == "mentions" and banned["reason"] == "banned word"
@@ -182,3 +183,16 @@ async def test_try_audio_without_an_engine_is_503_json(start_server: Any, make_s
     assert response.status == 503 and "not ready" in (await response.json())["error"]
     page = await client.get("/")  # the pages still load
     assert page.status == 200
+
+
+async def test_our_pages_do_not_count_as_the_app(start_server: Any, make_settings: Any) -> None:
+    client = await start_server(make_settings())
+    dashboard = await client.ws_connect("/api/ws?client=dashboard")
+    overlay = await client.ws_connect("/api/ws?client=overlay")
+    await client.put("/api/autoplay", json={"enabled": False}, headers={"X-StreamVoice-Client": "dashboard"})
+    health = await (await client.get("/api/health")).json()
+    assert health["ingest_source"] == "none"  # no App: the Twitch bot may read chat
+    app = await client.ws_connect("/api/ws")
+    assert (await (await client.get("/api/health")).json())["ingest_source"] == "app"
+    for socket in (dashboard, overlay, app):
+        await socket.close()

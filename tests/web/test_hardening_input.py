@@ -41,6 +41,9 @@ async def test_hostile_bodies_get_a_json_400_and_store_nothing(start_server: Any
     await _json_error(response, 400)
     response = await client.put("/api/mode", data=DEEP, headers={"Content-Type": "application/json"})
     await _json_error(response, 400)
+    for query in (f"limit={HUGE_NUMBER.decode()}", "limit=%C2%B2", f"after={HUGE_NUMBER.decode()}"):
+        await _json_error(await client.get(f"/api/queue?{query}"), 422)
+    await _json_error(await client.get(f"/api/history?before={HUGE_NUMBER.decode()}"), 422)
     response = await client.post("/api/messages", data=b'{"sent_by": "a", "text": "@streamer x"}',
                                  headers={"Content-Type": "application/json; charset=no-such-charset"})
     await _json_error(response, 415)

@@ -35,7 +35,7 @@ async def ready(settings: Any, *ids: int) -> None:
 async def test_delete_pending_and_synthesising_items(start_server: Any, make_settings: Any) -> None:
     settings = make_settings()
     client = await start_server(settings)
-    long = " ".join(f"word{n}" for n in range(60))
+    long = " ".join(f"word{n}" for n in range(30))
     first = await mention(client, f"first {long}")
     await wait_for(lambda: row(settings, first)["status"] == "synthesizing", interval=0.002)
     second = await mention(client, "second, still pending behind the first")
@@ -97,8 +97,9 @@ async def test_skip_in_an_autoplay_run_goes_on_after_the_cooldown(start_server: 
     settings = make_settings(autoplay_cooldown=cooldown)
     client = await start_server(settings)
     player = await Player.connect(client)
-    first, second = await mention(client, "skip me"), await mention(client, "play me")
-    await ready(settings, first, second)
+    first, second = await mention(client, "skip me"), await mention(client, "remove me")
+    third = await mention(client, "play me")
+    await ready(settings, first, second, third)
     assert await (await client.post("/api/pause")).json() == {"autoplay": False}
     mark = len(player.events)
     assert await (await client.post("/api/resume")).json() == {"autoplay": True}  # toggle on, and a run starts
@@ -116,6 +117,13 @@ async def test_skip_in_an_autoplay_run_goes_on_after_the_cooldown(start_server: 
     state = await player.wait_for(lambda e: e.get("type") == "state" and e["now_playing"] is not None
                                   and e["now_playing"]["id"] == second)
     assert state["autoplay_running"] is True
+
+    # removing the item that plays goes on like SKIP: the run plays the next one after the cooldown
+    assert (await (await client.delete(f"/api/messages/{second}")).json())["stopped"] == second
+    removed_at = loop.time()
+    await player.wait_type("stop", id=second)
+    await player.wait_type("play", id=third)
+    assert loop.time() - removed_at >= cooldown * 0.9
     assert (await client.post("/api/stop")).status == 200
     assert await (await client.post("/api/skip")).json() == {"skipped": None}  # nothing plays: nothing to skip
     await player.close()
@@ -155,8 +163,7 @@ async def test_stale_mentions_are_dropped_when_their_turn_comes(start_server: An
     await ready(settings, old, bits)
     await asyncio.sleep(1.2)
     fresh = await mention(client, "said just now")
-    await ready(settings, fresh)
-    started = await client.post("/api/play")
+    started = await client.post("/api/play")  # at once: the fresh one is not stale (it may still be synthesising)
     assert (await started.json())["playing"]["id"] == fresh
     stale = row(settings, old)
     assert (stale["is_deleted"], stale["deleted_reason"]) == (1, "stale")

@@ -63,18 +63,24 @@ async def test_voice_command_from_the_app(start_server: Any, make_settings: Any)
 
     async with client.ws_connect("/api/ws") as socket:  # the same command through the WebSocket
         await socket.receive_json()  # the state snapshot
-        await socket.send_json({"type": "message", "sent_by": "bob", "text": "!voice george"})
-        while (reply := await socket.receive_json()).get("type") not in (None, "message", "error") \
-                and "queued" not in reply:
-            pass
-        assert reply["queued"] is False and reply["reason"] == "voice command: george"
+        await socket.send_json({"type": "message", "ref": 1, "sent_by": "bob", "text": "!voice george"})
+        while (reply := await socket.receive_json(timeout=30)).get("ref") != 1:
+            pass  # state events
+        assert reply["type"] == "ack" and reply["result"] == {"queued": False, "reason": "voice command: george"}
     assert viewer_voices(settings) == {"alice": "bella", "bob": "george"}
 
-    reset = await say(client, "bob", "!voice")
-    assert reset["queued"] is False and viewer_voices(settings) == {"alice": "bella"}
-    line = (await say(client, "bob", "@streamer default again"))["id"]
+    reset = await say(client, "bob", "!voice")  # a reset is a change too: inside bob's cooldown it waits
+    assert reset["queued"] is False and "cooldown" in reset["reason"]
+    reset = await say(client, "carol", "!voice")  # nothing to reset: fine, and silent
+    assert reset == {"status": 200, "queued": False, "reason": "voice command: back to the default voice"}
+    line = (await say(client, "carol", "@streamer default voice"))["id"]
     assert dbutil.row(settings.database_url, line)["voice"] == settings.voice
     assert len(dbutil.rows(settings.database_url)) == 2  # commands are never stored or spoken
+
+    await client.close()  # the choice lives in the database: a restart keeps it
+    restarted = await start_server(settings)
+    line = (await say(restarted, "ALICE", "@streamer still me?"))["id"]
+    assert dbutil.row(settings.database_url, line)["voice"] == "bella100"
 
 
 async def test_voice_command_is_an_ignored_chat_command_when_off(start_server: Any, make_settings: Any) -> None:

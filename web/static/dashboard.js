@@ -224,6 +224,7 @@ function renderControls() {
   $("btn-play").disabled = Boolean(playing) || !state.size;
   $("btn-play").title = playing ? "Something is playing" : state.size ? "" : `The ${state.mode} queue is empty`;
   $("btn-stop").disabled = !playing && !state.autoplay_running;
+  $("btn-skip").disabled = !playing;
   const autoplay = $("btn-autoplay");
   autoplay.setAttribute("aria-pressed", String(Boolean(state.autoplay)));
   $("autoplay-state").textContent = state.autoplay ? (state.autoplay_running ? "on · running" : "on") : "off";
@@ -284,9 +285,19 @@ function queueRow(item) {
       flash(`Removed #${row.dataset.id}.`);
       refreshQueue();
     }));
+    const approve = el("button", { text: "✓", className: "icon", attrs: { type: "button", hidden: true } });
+    approve.addEventListener("click", () => act(approve, async () => {
+      await api(`/api/messages/${encodeURIComponent(row.dataset.id)}/approve`, { method: "POST" });
+      refreshQueue();
+    }));
+    const reject = el("button", { text: "✗", className: "icon danger", attrs: { type: "button", hidden: true } });
+    reject.addEventListener("click", () => act(reject, async () => {
+      await api(`/api/messages/${encodeURIComponent(row.dataset.id)}/reject`, { method: "POST" });
+      refreshQueue();
+    }));
     row.append(el("td", { className: "num" }), el("td", { className: "who" }), el("td", { className: "says" }),
       el("td", { className: "state" }), el("td", { className: "num" }), el("td", { className: "voice" }),
-      el("td", { className: "actions" }, [preview, remove]));
+      el("td", { className: "actions" }, [approve, reject, preview, remove]));
     rows.set(item.id, row);
   }
   const cells = row.children;
@@ -299,8 +310,13 @@ function queueRow(item) {
   cells[3].replaceChildren(el("span", { className: `badge s-${status.key}`, text: status.text }));
   cells[4].textContent = seconds(item.duration);
   cells[5].textContent = item.voice || "—";
+  cells[5].title = item.voice || "";
+  cells[1].title = item.sent_by;
   row.dataset.audio = item.audio_url || "";
-  const [preview, remove] = cells[6].children;
+  const [approve, reject, preview, remove] = cells[6].children;
+  approve.hidden = reject.hidden = !item.awaiting_approval;
+  approve.setAttribute("aria-label", `Approve cheer ${item.id} from ${item.sent_by}`);
+  reject.setAttribute("aria-label", `Reject cheer ${item.id} from ${item.sent_by}`);
   preview.disabled = !item.audio_url;
   preview.setAttribute("aria-label", `Preview message ${item.id} from ${item.sent_by} in this page`);
   preview.title = item.audio_url ? "Preview here (not on stream)" : "No audio yet";
@@ -392,6 +408,7 @@ $("preview-audio").addEventListener("ended", () => {
 
 $("btn-play").addEventListener("click", (event) => act(event.currentTarget, () => api("/api/play", { method: "POST" })));
 $("btn-stop").addEventListener("click", (event) => act(event.currentTarget, () => api("/api/stop", { method: "POST" })));
+$("btn-skip").addEventListener("click", (event) => act(event.currentTarget, () => api("/api/skip", { method: "POST" })));
 $("btn-autoplay").addEventListener("click", (event) => act(event.currentTarget, () =>
   api("/api/autoplay", { method: "PUT", body: { enabled: !(view.server && view.server.autoplay) } })));
 $("btn-mode").addEventListener("click", (event) => act(event.currentTarget, async () => {
@@ -496,7 +513,8 @@ $("try-form").addEventListener("submit", async (event) => {
     $("try-hear").disabled = !answer.spoken;
     result.dataset.kind = answer.spoken ? "spoken" : "refused";
     if (answer.spoken) {
-      result.replaceChildren(`Would be spoken (${answer.queue} queue): `, el("q", { className: "spoken", text: answer.spoken_text }));
+      result.replaceChildren(`Would be spoken (${answer.queue} queue): `, el("q", { className: "spoken", text: answer.spoken_text }),
+        answer.voice ? el("span", { className: "hint", text: ` · voice ${answer.voice}` }) : "");
     } else {
       const where = answer.queue ? `stored in ${answer.queue} but not spoken` : "not queued";
       result.replaceChildren(`Would not be spoken (${where}): `, el("strong", { className: "reason", text: answer.reason }));

@@ -42,10 +42,11 @@ async def browser() -> AsyncIterator[Any]:
             await launched.close()
 
 
-async def screenshot(page: Any, name: str) -> Path:
+async def screenshot(page: Any, name: str, full_page: bool = True) -> Path:
+    """A PNG of the page; the overlay's keeps its transparency (as OBS composites it over the scene)."""
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
-    await page.screenshot(path=str(path), full_page=True)
+    await page.screenshot(path=str(path), full_page=full_page, omit_background=name.startswith("overlay"))
     return path
 
 

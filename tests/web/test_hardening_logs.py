@@ -1,0 +1,104 @@
+"""What the server writes to its log (issue 12 §7, §10, §15): no API token, no forged lines, no floods."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pytest
+
+from core.exposure import bind_warnings
+from core.log_hygiene import EscapeControls, ThrottleRepeats, install
+from web import cli
+
+SECRET = "s3cret-api-token-value"
+
+
+async def test_api_token_never_reaches_the_access_log(start_server: Any, make_settings: Any,
+                                                      caplog: pytest.LogCaptureFixture) -> None:
+    """No Twitch bot configured: the redaction must still be on the access log."""
+    caplog.set_level(logging.INFO, logger="aiohttp.access")
+    client = await start_server(make_settings(api_token=SECRET))
+    assert (await client.get(f"/api/queue?token={SECRET}")).status == 200
+    assert (await client.get("/api/queue?token=wrong-guess")).status == 401
+    socket = await client.ws_connect(f"/api/ws?token={SECRET}")
+    await socket.receive_json(timeout=10)
+    await socket.close()
+    assert (await client.get("/api/health", headers={"Authorization": f"Bearer {SECRET}"})).status == 200
+    access = [r.getMessage() for r in caplog.records if r.name == "aiohttp.access"]
+    assert len(access) >= 4
+    assert not [line for line in access if SECRET in line or "wrong-guess" in line]
+    assert sum("token=[redacted]" in line for line in access) >= 3
+
+
+def test_control_characters_in_logged_arguments_are_escaped() -> None:
+    record = logging.LogRecord("x", logging.WARNING, __file__, 1, "user %s said %r", ("bob\r\nFAKE", "a\x1b[31m"),
+                               None)
+    EscapeControls().filter(record)
+    assert record.getMessage() == "user bob\\r\\nFAKE said 'a\\\\x1b[31m'"
+
+
+def test_repeated_lines_are_collapsed_with_a_count() -> None:
+    now = [0.0]
+    throttle = ThrottleRepeats(period=10, burst=3, clock=lambda: now[0])
+
+    def log(n: int) -> logging.LogRecord:
+        return logging.LogRecord("asyncio", logging.ERROR, __file__, 1, "socket.send() raised exception: %s",
+                                 (n,), None)
+
+    shown = [r.getMessage() for r in map(log, range(1000)) if throttle.filter(r)]
+    assert len(shown) == 4  # the burst, then one line saying that the rest is suppressed
+    assert "suppressed" in shown[-1]
+    other = logging.LogRecord("web", logging.ERROR, __file__, 1, "something else", (), None)
+    assert throttle.filter(other)  # another message is not affected
+    now[0] = 11.0
+    after = log(1000)
+    assert throttle.filter(after)
+    assert "[996 more like this suppressed in the last 10 s]" in after.getMessage()
+
+
+def test_the_cli_handler_escapes_throttles_and_redacts(capsys: pytest.CaptureFixture[str]) -> None:
+    handler = logging.StreamHandler()
+    install(handler)
+    logger = logging.getLogger("test.hardening.cli")
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        for _ in range(50):
+            logger.error("peer %s: Authorization: Bearer %s", "evil\nINJECTED", SECRET)
+    finally:
+        logger.removeHandler(handler)
+    err = capsys.readouterr().err
+    assert SECRET not in err and "\nINJECTED" not in err
+    assert err.count("\n") <= 7
+
+
+def test_bind_warnings() -> None:
+    assert bind_warnings("127.0.0.1", "") == []
+    assert bind_warnings("localhost", "") == []
+    assert bind_warnings("::1", "") == []
+    every = bind_warnings("", "")
+    assert len(every) == 2 and "every network interface" in every[0] and "api_token" in every[1]
+    assert len(bind_warnings("0.0.0.0", "token")) == 1
+    lan = bind_warnings("192.168.1.20", "")
+    assert len(lan) == 1 and "api_token is empty" in lan[0]
+    assert bind_warnings("192.168.1.20", "token") == []
+
+
+def test_cli_warns_before_serving_on_every_interface(tmp_path: Any, tiny_model_dir: Any,
+                                                     monkeypatch: pytest.MonkeyPatch,
+                                                     caplog: pytest.LogCaptureFixture) -> None:
+    """Binding every interface is not allowed in tests, so the listening part is replaced: the warning is what
+    is checked, and that it comes before the server would listen."""
+    settings = tmp_path / "settings.yaml"
+    settings.write_text(f'host: ""\nport: 18999\nmodel_dir: "{tiny_model_dir}"\ndevice: cpu\n'
+                        f'database_url: "sqlite:///{tmp_path}/sv.db"\naudio_dir: "{tmp_path}/audio"\n')
+    served: list[tuple[str, int]] = []
+    monkeypatch.setattr(cli.serve, "run", lambda app, host, port: served.append((host, port)))
+    monkeypatch.setattr(cli, "check_port_free", lambda host, port: None)
+    caplog.set_level(logging.WARNING)
+    assert cli.main(["--settings", str(settings)]) == 0
+    warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert any("every network interface" in w for w in warned)
+    assert any("api_token is empty" in w for w in warned)
+    assert served == [("", 18999)]
