@@ -71,6 +71,8 @@ class Settings:
     speed: float = 1.0
     lang_code: str = "a"
     device: str = "auto"
+    #: Model compute precision: auto (bf16 on a CPU with native bf16, else fp32), fp32 or bf16.
+    precision: str = "auto"
     model_dir: str = ""
     audio_dir: str = "data/audio"
     database_url: str = "sqlite:///data/streamvoice.db"
@@ -126,6 +128,7 @@ class Settings:
 
 _LANG_CODES = frozenset("abefhipjz")
 _DEVICES = frozenset({"auto", "cpu", "cuda", "mps"})
+_PRECISIONS = frozenset({"auto", "fp32", "bf16"})
 
 
 def _number(key: str, value: Any, *, kind: type, low: float | None = None, high: float | None = None) -> Any:
@@ -263,6 +266,8 @@ def _check(settings: Settings) -> None:
         raise SettingsError("lang_code", f"must be one of {', '.join(sorted(_LANG_CODES))}")
     if settings.device.lower() not in _DEVICES:
         raise SettingsError("device", f"must be one of {', '.join(sorted(_DEVICES))}")
+    if settings.precision.lower() not in _PRECISIONS:
+        raise SettingsError("precision", f"must be one of {', '.join(sorted(_PRECISIONS))}")
     if settings.banned_words_action not in {"skip", "replace"}:
         raise SettingsError("banned_words_action", "must be 'skip' or 'replace'")
     if "{text}" not in settings.username_template:

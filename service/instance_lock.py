@@ -1,21 +1,23 @@
 """One StreamVoice per database and audio folder: an exclusive lock taken before anything is touched.
 
 A second server on the same files would run startup recovery on the live one (turning its ``synthesizing``
-and ``playing`` rows back, deleting its newest WAVs as orphans). ``flock`` locks belong to the open file, so
-the kernel drops them when the process dies, ``kill -9`` included: a stale lock file never blocks a restart.
-The holder writes its pid and address into the file so the refused one can say who is there.
+and ``playing`` rows back, deleting its newest WAVs as orphans). The lock is an OS file lock (``filelock``:
+``flock`` on Linux/macOS, ``msvcrt`` on Windows) held by the open file, so the OS drops it when the process
+dies, ``kill -9`` included: a stale lock file never blocks a restart. The holder writes its pid and address
+into a file beside it (``.streamvoice.owner``) so a refused start can say who is there.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 from pathlib import Path
-from typing import IO
+
+from filelock import FileLock, Timeout
 
 LOCK_NAME = ".streamvoice.lock"
+OWNER_NAME = ".streamvoice.owner"
 
 
 class AlreadyRunning(RuntimeError):
@@ -23,46 +25,36 @@ class AlreadyRunning(RuntimeError):
 
 
 class InstanceLock:
-    """Exclusive ``flock`` on ``<folder>/.streamvoice.lock`` for each folder; released by ``release`` or exit."""
+    """An exclusive lock on ``<folder>/.streamvoice.lock`` for each folder; released by ``release`` or exit."""
 
     def __init__(self, folders: list[Path], *, host: str, port: int) -> None:
-        self.paths = sorted({(folder.resolve() / LOCK_NAME) for folder in folders})
-        self.owner = {"pid": os.getpid(), "host": host, "port": port}
-        self._held: list[IO[str]] = []
+        self.folders = sorted({folder.resolve() for folder in folders})
+        self.owner = json.dumps({"pid": os.getpid(), "host": host, "port": port})
+        self._held: list[tuple[FileLock, Path]] = []
 
     def acquire(self) -> None:
         """Take every lock or none; raises ``AlreadyRunning`` when another process holds one."""
         try:
-            for path in self.paths:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                handle = open(path, "a+", encoding="utf-8")  # noqa: SIM115 - held until release()
+            for folder in self.folders:
+                folder.mkdir(parents=True, exist_ok=True)
+                lock = FileLock(folder / LOCK_NAME, timeout=0, thread_local=False)
                 try:
-                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                except BlockingIOError:
-                    handle.seek(0)
-                    other = handle.read()
-                    handle.close()
-                    raise AlreadyRunning(f"another StreamVoice ({_describe(other)}) is already using "
-                                         f"{path.parent}; stop it first") from None
-                except BaseException:
-                    handle.close()
-                    raise
-                self._held.append(handle)
-                handle.seek(0)
-                handle.truncate()
-                handle.write(json.dumps(self.owner))
-                handle.flush()
+                    lock.acquire()
+                except Timeout:
+                    raise AlreadyRunning(f"another StreamVoice ({_describe(_read(folder / OWNER_NAME))}) is "
+                                         f"already using {folder}; stop it first") from None
+                self._held.append((lock, folder / OWNER_NAME))
+                (folder / OWNER_NAME).write_text(self.owner, encoding="utf-8")
         except BaseException:
             self.release()
             raise
 
     def release(self) -> None:
         held, self._held = self._held, []
-        for handle in held:
+        for lock, owner in held:
             with contextlib.suppress(OSError):
-                handle.seek(0)
-                handle.truncate()  # nobody holds it now: a later refusal must not name this pid
-            handle.close()  # closing drops the flock
+                owner.unlink()  # nobody holds it now: a later refusal must not name this pid
+            lock.release()
 
     def __enter__(self) -> InstanceLock:
         self.acquire()
@@ -70,6 +62,13 @@ class InstanceLock:
 
     def __exit__(self, *_exc: object) -> None:
         self.release()
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError:
+        return ""
 
 
 def _describe(text: str) -> str:

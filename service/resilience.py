@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from storage.errors import classify
+from storage.errors import DbFault, classify
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +57,7 @@ class LoopHealth:
     def __init__(self) -> None:
         self._states: dict[str, str] = {}
         self._since: dict[str, float] = {}
+        self._db_faults: dict[str, DbFault] = {}
 
     def register(self, name: str) -> None:
         self._states.setdefault(name, OK)
@@ -66,6 +67,7 @@ class LoopHealth:
         if self._states.get(name, OK) != OK:
             log.info("%s recovered after %.1fs", name, time.monotonic() - self._since.pop(name, time.monotonic()))
         self._states[name] = OK
+        self._db_faults.pop(name, None)
 
     def failing(self, name: str, exc: BaseException) -> None:
         """An attempt failed and will be retried; logs only when the loop was fine until now."""
@@ -74,9 +76,18 @@ class LoopHealth:
             self._since[name] = time.monotonic()
             log.warning("%s: %s; retrying with backoff", name, reason)
         self._states[name] = f"retrying: {reason}"
+        fault = classify(exc)
+        if fault is not None:
+            self._db_faults[name] = fault
+        else:
+            self._db_faults.pop(name, None)
 
     def state(self, name: str) -> str:
         return self._states.get(name, OK)
+
+    def db_fault(self) -> DbFault | None:
+        """The database fault a loop is retrying right now (a full disk shows here: reads still work)."""
+        return next(iter(self._db_faults.values()), None)
 
     def snapshot(self) -> dict[str, str]:
         return dict(sorted(self._states.items()))

@@ -126,7 +126,7 @@ class StreamVoice:
     def engine_config(self, settings: Settings | None = None) -> EngineConfig:
         s = settings or self.settings.current
         return EngineConfig(lang_code=s.lang_code, device=s.device, model_dir=s.model_dir, voice=s.voice,
-                            voices=dict(s.voices), speed=s.speed)
+                            voices=dict(s.voices), speed=s.speed, precision=s.precision)
 
     # --- ingest -------------------------------------------------------------------------------------
     async def accept(self, chat: IncomingChat) -> AcceptResult:
@@ -247,7 +247,7 @@ class StreamVoice:
         """What works right now. Off the database thread: it answers at once even while that thread waits."""
         try:
             counts = await asyncio.to_thread(self.db.store.counts)
-            fault = await asyncio.to_thread(probe_write_lock, self._database_url) or self.db.fault
+            fault = await asyncio.to_thread(probe_write_lock, self._database_url) or self.loops.db_fault()
             db = fault.describe() if fault else "ok"
         except Exception as exc:  # the health endpoint reports, never raises
             counts = {}

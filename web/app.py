@@ -107,5 +107,5 @@ def create_app(settings: Settings | LiveSettings, settings_path: Path | None = N
         app.cleanup_ctx.append(context)
     routes.setup(app)
     pages.setup(app)  # the dashboard and the OBS overlay (web/static/) and their /api routes
-    app.router.add_get("/api/ws", ws.websocket)
+    ws.setup(app)  # GET /api/ws
     return app

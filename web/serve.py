@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 
 IDLE_TIMEOUT = 15.0
 MAX_CONNECTIONS = 256
-SHUTDOWN_TIMEOUT = 5.0
+SHUTDOWN_TIMEOUT = 3.0
 #: After an answer sent before the body was read whole (401, 408, 413...), the rest is read and ignored at
 #: most this long, then the connection closes.
 LINGER_TIME = 2.0
@@ -45,8 +45,8 @@ class CappedTCPSite(web.TCPSite):
     """A ``TCPSite`` that refuses connections beyond ``max_connections`` instead of queueing them."""
 
     def __init__(self, runner: web.BaseRunner, host: str | None, port: int, *,
-                 max_connections: int = MAX_CONNECTIONS, shutdown_timeout: float = SHUTDOWN_TIMEOUT) -> None:
-        super().__init__(runner, host, port, shutdown_timeout=shutdown_timeout)
+                 max_connections: int = MAX_CONNECTIONS) -> None:
+        super().__init__(runner, host, port)
         self.max_connections = max_connections
         self.refused = 0
 
@@ -72,7 +72,8 @@ class CappedTCPSite(web.TCPSite):
 
 def make_runner(app: web.Application, *, idle_timeout: float = IDLE_TIMEOUT) -> web.AppRunner:
     """The runner ``streamvoice`` uses (and the hardening tests): production timeouts, no handler cancellation."""
-    return web.AppRunner(app, keepalive_timeout=idle_timeout, lingering_time=LINGER_TIME, handle_signals=False)
+    return web.AppRunner(app, keepalive_timeout=idle_timeout, lingering_time=LINGER_TIME, handle_signals=False,
+                         shutdown_timeout=SHUTDOWN_TIMEOUT)
 
 
 async def start(app: web.Application, host: str, port: int, *, max_connections: int = MAX_CONNECTIONS,

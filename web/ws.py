@@ -7,7 +7,7 @@ import contextlib
 import logging
 from typing import Any
 
-from aiohttp import WSMsgType, web
+from aiohttp import WSCloseCode, WSMsgType, web
 
 from core.chat import Source
 from web import commands, pages
@@ -21,12 +21,41 @@ log = logging.getLogger(__name__)
 PIPELINED = frozenset({"message", "bits"})
 #: Frames read ahead of their replies; beyond this the socket stops reading (back-pressure on the client).
 MAX_IN_FLIGHT = 1024
+#: Seconds to wait for the client's answer to our close frame (shutdown, a dropped subscriber); a client that
+#: stopped reading never answers, and shutdown must not wait long for it.
+CLOSE_TIMEOUT = 2.0
+
+
+#: The open sockets, closed first on shutdown (a stalled one would otherwise hold the stop for the whole
+#: shutdown timeout, twice: aiohttp waits for the handler, then for its cancellation).
+OPEN_SOCKETS: web.AppKey[dict[web.WebSocketResponse, web.Request]] = web.AppKey("open_sockets", dict)
+
+
+def setup(app: web.Application) -> None:
+    app[OPEN_SOCKETS] = {}
+    app.router.add_get("/api/ws", websocket)
+    app.on_shutdown.append(_close_all)
+
+
+async def _close_all(app: web.Application) -> None:
+    async def going_away(socket: web.WebSocketResponse, request: web.Request) -> None:
+        transport = request.transport
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(socket.close(code=WSCloseCode.GOING_AWAY, message=b"server stopping"),
+                                   CLOSE_TIMEOUT)
+        # A client that stopped reading leaves our bytes (the close frame among them) unsent: a graceful close
+        # would wait for them for ever, so drop the connection.
+        if transport is not None and (not transport.is_closing() or transport.get_write_buffer_size() > 0):
+            transport.abort()
+
+    await asyncio.gather(*(going_away(s, r) for s, r in list(app[OPEN_SOCKETS].items())))
 
 
 async def websocket(request: web.Request) -> web.WebSocketResponse:
     sv = request.app[STREAMVOICE]
-    socket = web.WebSocketResponse(heartbeat=30)
+    socket = web.WebSocketResponse(heartbeat=30, timeout=CLOSE_TIMEOUT)
     await socket.prepare(request)
+    request.app[OPEN_SOCKETS][socket] = request
     events = sv.events.subscribe()
     is_app = request.query.get("client") not in pages.PAGE_CLIENTS  # the dashboard and overlay are not the App
     if is_app:
@@ -57,6 +86,7 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
     except (ConnectionError, RuntimeError) as exc:  # the client went away mid-send; aiohttp says so either way
         log.debug("WebSocket closed while sending: %s", exc)
     finally:
+        request.app[OPEN_SOCKETS].pop(socket, None)
         if is_app:
             sv.presence.socket_closed()
         sv.events.unsubscribe(events)
@@ -103,8 +133,9 @@ def _decode(data: str) -> dict[str, Any] | str:
     """A client frame as a JSON object, or why it is not one."""
     try:
         frame = parse_json(data)
-    except BodyError as exc:
-        return f"frame: {exc}"
+    except BodyError as exc:  # bad syntax, too deep, a number too long, NaN
+        reason = str(exc)
+        return "frame is not valid JSON" if reason.endswith("not valid JSON") else f"frame is not valid JSON: {reason}"
     if not isinstance(frame, dict):
         return "frame must be a JSON object"
     return frame

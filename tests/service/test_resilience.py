@@ -162,12 +162,13 @@ async def test_writer_refuses_on_a_full_database_then_recovers(tmp_path: Path) -
         faults = [classify(r) for r in results if isinstance(r, BaseException)]
         assert faults and all(f is not None and f.kind is DbFaultKind.FULL for f in faults)
         assert health.state("writer").startswith("retrying: database or disk is full")
-        assert db.fault is not None and db.fault.kind is DbFaultKind.FULL
+        fault = health.db_fault()
+        assert fault is not None and fault.kind is DbFaultKind.FULL
         pages["max"] = 0
         engine.dispose()
         assert isinstance(await writer.submit(NewMessage(
             queue=QueueName.MENTIONS, source=Source.APP_HTTP, sent_by="after", text="space again")), int)
-        assert health.state("writer") == "ok" and db.fault is None
+        assert health.state("writer") == "ok" and health.db_fault() is None
     finally:
         await writer.stop()
         db.close()
@@ -190,3 +191,36 @@ async def test_settings_watcher_survives_its_folder_vanishing(tmp_path: Path, ti
         await wait_for(lambda: live.health.state("settings") == "ok", timeout=10)
     finally:
         await live.stop()
+
+
+async def test_state_events_survive_an_unreadable_database(tmp_path: Path) -> None:
+    from service.events import EventHub
+
+    path = tmp_path / "state.db"
+    path.mkdir()  # not a database file: every read fails with "unable to open database file"
+
+    async def snapshot() -> dict[str, object]:
+        def read() -> int:
+            connection = sqlite3.connect(path)
+            try:
+                return int(connection.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0])
+            finally:
+                connection.close()
+
+        return {"type": "state", "tables": await asyncio.to_thread(read)}
+
+    health = LoopHealth()
+    hub = EventHub(snapshot, state_interval=0.01, health=health)
+    hub.start()
+    events = hub.subscribe()
+    try:
+        hub.state_changed()
+        await wait_for(lambda: health.state("events").startswith("retrying: unable to open database file"))
+        assert events.empty()
+        path.rmdir()
+        sqlite3.connect(path).close()
+        event = await asyncio.wait_for(events.get(), 10)  # the state the players missed, once readable
+        assert event == {"type": "state", "tables": 0}
+        assert health.state("events") == "ok"
+    finally:
+        await hub.stop()

@@ -88,3 +88,29 @@ def test_a_batch_renders_each_message_in_its_own_voice(engine: KokoroEngine) -> 
     assert isinstance(heart, np.ndarray) and isinstance(jared, np.ndarray)
     assert heart.shape == jared.shape and not np.allclose(heart, jared)
     assert "heart100" in engine.voice_packs and "jared100" in engine.voice_packs
+
+
+def test_an_ipa_pronunciation_reaches_the_model_as_those_phonemes(engine: KokoroEngine) -> None:
+    """``pronunciations: {kokoro: /kˈOkəɹO/}`` through the engine's real G2P tier (misaki lexicon, offline)."""
+    from core.spoken_text import SpeechRules, normalize_chat_text
+
+    rules = SpeechRules(username="streamer", pronunciations=(("kokoro", "/kˈOkəɹO/"),))
+    spoken = normalize_chat_text("I love kokoro", rules)
+    assert engine.phonemize(spoken) == [engine.phonemize("I love")[0] + " kˈOkəɹO"]
+    smuggled = normalize_chat_text("I love [kokoro](/ʃɪt/)", SpeechRules(username="streamer"))
+    assert "ʃɪt" not in "".join(engine.phonemize(smuggled))
+
+
+def test_g2p_tiers_without_markup_read_the_word(engine: KokoroEngine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The espeak tier has no ``[word](/ipa/)`` markup: it gets the plain word, never brackets or slashes."""
+    seen: list[str] = []
+    real_g2p = engine.pipeline.g2p
+
+    def espeak_like(text: str) -> tuple[str, None]:
+        seen.append(text)
+        return real_g2p(text)[0], None
+
+    monkeypatch.setattr(engine, "g2p_kind", "espeak")
+    monkeypatch.setattr(engine.pipeline, "g2p", espeak_like)
+    engine.phonemize("I love [kokoro](/kˈOkəɹO/) a lot")
+    assert seen == ["I love kokoro a lot"]

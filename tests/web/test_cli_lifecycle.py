@@ -13,7 +13,6 @@ import subprocess
 from pathlib import Path
 
 import aiohttp
-import pytest
 
 from tests import dbutil
 from tests.conftest import wait_for
@@ -41,34 +40,45 @@ def _one_line_failure(process: subprocess.Popen[bytes], cwd: Path, name: str) ->
 
 
 async def test_second_instance_is_refused_before_touching_the_first(tiny_model_dir: Path, tmp_path: Path) -> None:
+    """Then the first stops at once on Ctrl-C although an App is connected (its WebSocket is closed)."""
     settings = sp.write_settings(tmp_path, tiny_model_dir)
     port = _settings_port(settings)
     base = f"http://127.0.0.1:{port}"
     first = sp.start(tmp_path, "--settings", str(settings))
     try:
         await sp.wait_up(base, first)
-        async with aiohttp.ClientSession() as session, \
-                session.post(f"{base}/api/messages", json={"sent_by": "v", "text": "@streamer hi"}) as r:
-            assert r.status == 202
-            message_id = (await r.json())["id"]
-        url = "sqlite:///" + str(tmp_path / "data" / "sv.db")
-        # what the live instance is doing right now, as startup recovery would see it: an item playing and a
-        # WAV whose row is not committed yet. A second start must not "repair" either. (The live instance
-        # leaves a row it did not set playing alone, and never claims one that is not pending.)
-        dbutil.execute(url, "UPDATE messages SET status = 'playing' WHERE id = ?", (message_id,))
-        newest = tmp_path / "data" / "audio" / "999.wav"
-        newest.write_bytes(b"RIFF")
+        async with aiohttp.ClientSession() as session:
+            async with session.post(f"{base}/api/messages", json={"sent_by": "v", "text": "@streamer hi"}) as r:
+                assert r.status == 202
+                message_id = (await r.json())["id"]
+            url = "sqlite:///" + str(tmp_path / "data" / "sv.db")
+            # what the live instance is doing right now, as startup recovery would see it: an item playing and
+            # a WAV whose row is not committed yet. A second start must not "repair" either. (The live instance
+            # leaves a row it did not set playing alone, and never claims one that is not pending.)
+            dbutil.execute(url, "UPDATE messages SET status = 'playing' WHERE id = ?", (message_id,))
+            newest = tmp_path / "data" / "audio" / "999.wav"
+            newest.write_bytes(b"RIFF")
 
-        second = sp.start(tmp_path, "--settings", str(settings), log_name="second.log")
-        line = _one_line_failure(second, tmp_path, "second.log")
-        assert f"pid {first.pid}" in line and f"port {port}" in line, line
-        assert dbutil.row(url, message_id)["status"] == "playing"
-        assert newest.exists()
-        assert first.poll() is None
-        body = await sp.wait_up(base, first)
-        assert body["db"] == "ok"
+            second = sp.start(tmp_path, "--settings", str(settings), log_name="second.log")
+            line = _one_line_failure(second, tmp_path, "second.log")
+            assert f"pid {first.pid}" in line and f"port {port}" in line, line
+            assert dbutil.row(url, message_id)["status"] == "playing"
+            assert newest.exists()
+            assert first.poll() is None
+            async with session.get(f"{base}/api/health") as response:
+                assert (await response.json())["db"] == "ok"
+
+            async with session.ws_connect(f"{base}/api/ws") as app_socket:
+                assert (await app_socket.receive_json(timeout=10))["type"] == "state"
+                took = sp.interrupt(first, signal.SIGINT, timeout=60)
+                while (closed := await app_socket.receive(timeout=5)).type is aiohttp.WSMsgType.TEXT:
+                    pass  # state events sent before the stop
     finally:
         sp.stop(first)
+    print(f"SIGINT with an open WebSocket: exited in {took:.2f} s")
+    assert closed.type in {aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.CLOSING}
+    assert took < 5, f"stopping took {took:.1f} s"
+    assert first.returncode == 0
 
 
 async def test_busy_port_is_one_line(tiny_model_dir: Path, tmp_path: Path) -> None:
@@ -99,20 +109,40 @@ async def test_damaged_database_file_is_one_line(tiny_model_dir: Path, tmp_path:
     assert database.read_bytes().startswith(b"this is not a database")  # left as it was for the person
 
 
-async def test_settings_file_of_the_working_folder_is_the_one_read(tiny_model_dir: Path, tmp_path: Path) -> None:
-    """Run from a folder other than the repository (which has its own settings.yaml)."""
+async def test_run_in_another_folder_reads_its_settings_and_stops_cleanly_mid_synthesis(
+        tiny_model_dir: Path, tmp_path: Path) -> None:
+    """``streamvoice`` started in a folder other than the repository (which has its own settings.yaml) reads
+    that folder's file; SIGTERM while the lanes render leaves no row ``synthesizing`` and exits at once."""
     settings = sp.write_settings(tmp_path, tiny_model_dir, username="folder_streamer")
     port = _settings_port(settings)
-    process = sp.start(tmp_path)
+    base = f"http://127.0.0.1:{port}"
+    url = "sqlite:///" + str(tmp_path / "data" / "sv.db")
+    process = sp.start(tmp_path)  # no --settings: ./settings.yaml
     try:
-        body = await sp.wait_up(f"http://127.0.0.1:{port}", process)
+        body = await sp.wait_up(base, process)
         assert body["settings"]["file"] == str(settings)
         assert (tmp_path / "data" / "sv.db").is_file()  # the relative paths of this folder's file
-        async with aiohttp.ClientSession() as session, session.post(f"http://127.0.0.1:{port}/api/messages",
-                                json={"sent_by": "v", "text": "@folder_streamer hello"}) as response:
-            assert response.status == 202
+        async with aiohttp.ClientSession() as session:
+            async def engine_ready() -> bool:
+                async with session.get(f"{base}/api/health") as response:
+                    return str((await response.json())["engine"]).startswith("ready")
+
+            await wait_for(engine_ready, timeout=120, interval=0.2)
+            text = "@folder_streamer " + "a long line to keep the lanes busy for a while. " * 6
+            answers = await asyncio.gather(*(session.post(f"{base}/api/messages",
+                                                          json={"sent_by": f"v{n}", "text": text})
+                                             for n in range(30)))
+            assert {a.status for a in answers} == {202}
+        await wait_for(lambda: dbutil.rows(url, "status = 'synthesizing'"), timeout=30, interval=0.02)
+        took = sp.interrupt(process, signal.SIGTERM, timeout=60)
     finally:
         sp.stop(process)
+    print(f"SIGTERM while synthesising: exited in {took:.2f} s")
+    assert took < 10, f"stopping took {took:.1f} s"
+    assert process.returncode == 0
+    assert dbutil.rows(url, "status = 'synthesizing'") == []
+    with sqlite3.connect(tmp_path / "data" / "sv.db") as check:
+        assert check.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
 async def test_ctrl_c_during_the_model_load_stops_at_once(tiny_model_dir: Path, tmp_path: Path) -> None:
@@ -132,58 +162,8 @@ async def test_ctrl_c_during_the_model_load_stops_at_once(tiny_model_dir: Path, 
         took = sp.interrupt(process, signal.SIGINT, timeout=60)
     finally:
         sp.stop(process)
-    assert took < 10, f"stopping took {took:.1f} s"
     print(f"SIGINT during model load: exited in {took:.2f} s")
+    assert took < 10, f"stopping took {took:.1f} s"
+    assert process.returncode == 0
     rows = dbutil.rows("sqlite:///" + str(tmp_path / "data" / "sv.db"))
     assert [r["status"] for r in rows] == ["pending"] * 3
-
-
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
-async def test_stop_while_synthesising_leaves_no_claimed_row(tiny_model_dir: Path, tmp_path: Path,
-                                                            sig: int) -> None:
-    settings = sp.write_settings(tmp_path, tiny_model_dir)
-    port = _settings_port(settings)
-    base = f"http://127.0.0.1:{port}"
-    url = "sqlite:///" + str(tmp_path / "data" / "sv.db")
-    process = sp.start(tmp_path, "--settings", str(settings))
-    try:
-        await sp.wait_up(base, process)
-        async with aiohttp.ClientSession() as session:
-            async def engine_ready() -> bool:
-                async with session.get(f"{base}/api/health") as response:
-                    return str((await response.json())["engine"]).startswith("ready")
-
-            await wait_for(engine_ready, timeout=60, interval=0.2)
-            text = "@streamer " + "a long line to keep the lanes busy for a while. " * 6
-            await asyncio.gather(*(session.post(f"{base}/api/messages", json={"sent_by": f"v{n}", "text": text})
-                                   for n in range(30)))
-        await wait_for(lambda: dbutil.rows(url, "status = 'synthesizing'"), timeout=30, interval=0.02)
-        took = sp.interrupt(process, sig, timeout=60)
-    finally:
-        sp.stop(process)
-    print(f"signal {sig} while synthesising: exited in {took:.2f} s")
-    assert took < 10, f"stopping took {took:.1f} s"
-    assert process.returncode == 0
-    assert dbutil.rows(url, "status = 'synthesizing'") == []
-    with sqlite3.connect(tmp_path / "data" / "sv.db") as check:
-        assert check.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-
-
-async def test_ctrl_c_with_an_open_websocket_stops_at_once(tiny_model_dir: Path, tmp_path: Path) -> None:
-    """An App or player connected must not hold the stop for the shutdown timeout."""
-    settings = sp.write_settings(tmp_path, tiny_model_dir)
-    base = f"http://127.0.0.1:{_settings_port(settings)}"
-    process = sp.start(tmp_path, "--settings", str(settings))
-    try:
-        await sp.wait_up(base, process)
-        async with aiohttp.ClientSession() as session, session.ws_connect(f"{base}/api/ws") as socket:
-            assert (await socket.receive_json(timeout=10))["type"] == "state"
-            took = sp.interrupt(process, signal.SIGINT, timeout=60)
-            while (closed := await socket.receive(timeout=5)).type is aiohttp.WSMsgType.TEXT:
-                pass  # state events sent before the stop
-    finally:
-        sp.stop(process)
-    print(f"SIGINT with an open WebSocket: exited in {took:.2f} s")
-    assert closed.type in {aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.CLOSING}
-    assert took < 5, f"stopping took {took:.1f} s"
-    assert process.returncode == 0

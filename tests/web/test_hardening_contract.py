@@ -156,8 +156,9 @@ def test_contract_fuzz_with_and_without_a_token(make_settings: Any, engine_loade
 
 def test_every_operation_documents_the_errors_every_route_can_answer() -> None:
     """Routes added later must document them too: the middlewares answer them for every route."""
-    import yaml
     from importlib import resources
+
+    import yaml
 
     spec = yaml.safe_load(resources.files("web").joinpath("openapi.yaml").read_text(encoding="utf-8"))
     missing = []

@@ -135,3 +135,16 @@ async def test_allowed_origins_and_hosts_let_a_web_app_in(start_server: Any, mak
     assert "Access-Control-Allow-Origin" not in refused.headers
     response = await client.get("/api/queue", headers={"Host": f"streamer-pc.lan:{port}"})
     assert response.status == 200
+
+
+def test_allowed_origins_and_hosts_settings_are_validated() -> None:
+    from core.settings import SettingsError, build_settings
+
+    settings = build_settings({"allowed_origins": ["https://App.example.com/"], "allowed_hosts": "pc.lan, *"})
+    assert settings.allowed_origins == ("https://app.example.com",)
+    assert settings.allowed_hosts == ("pc.lan", "*")
+    for raw in ({"allowed_origins": ["app.example.com"]}, {"allowed_origins": ["https://a.example/path"]},
+                {"allowed_hosts": ["http://pc.lan"]}, {"allowed_hosts": ["pc.lan:8765"]}):
+        with pytest.raises(SettingsError) as refused:
+            build_settings(raw)
+        assert refused.value.key in raw

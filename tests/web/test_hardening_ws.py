@@ -13,6 +13,7 @@ from core.settings import TwitchSettings
 from tests.conftest import app_of, wait_for
 from tests.web.production_server import production_server
 from tests.web.rawws import RawWebSocket
+from web import serve
 from web.keys import STREAMVOICE
 
 BIG_TEXT = "@streamer " + "word " * 300
@@ -64,3 +65,23 @@ async def test_other_sockets_keep_working_next_to_a_stalled_one(start_server: An
     await healthy.close()
     await wait_for(lambda: sv.events.subscriber_count == 0, timeout=15)
     assert not sv.presence.online
+
+
+async def test_shutdown_is_prompt_with_a_client_that_stopped_reading_but_stays_connected(
+        engine_loader: Any, make_settings: Any) -> None:
+    """aiohttp would wait for the stuck handler for its shutdown timeout, twice; we close such sockets first."""
+    settings = make_settings(twitch=TwitchSettings(app_online_window=0))
+    async with production_server(settings, engine_loader) as served:
+        sv = served.app[STREAMVOICE]
+        socket = await RawWebSocket.connect(served.port)
+        ref = "r" * 20_000
+        for n in range(600):
+            socket.send_text(json.dumps({"type": "message", "ref": f"{ref}{n}", "sent_by": "v", "text": "hi"}))
+        socket.send_text(json.dumps({"type": "nonsense"}))
+        await socket.drain(timeout=3)
+        await asyncio.sleep(1.0)
+        assert sv.presence.online
+        started = time.monotonic()
+    took = time.monotonic() - started
+    socket.drop()
+    assert took < serve.SHUTDOWN_TIMEOUT, f"shutdown took {took:.1f} s"

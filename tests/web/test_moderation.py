@@ -92,7 +92,8 @@ async def test_delete_while_playing_stops_it_and_played_is_409(start_server: Any
     await player.close()
 
 
-async def test_skip_in_an_autoplay_run_goes_on_after_the_cooldown(start_server: Any, make_settings: Any) -> None:
+async def test_skip_and_remove_in_an_autoplay_run_go_on_after_the_cooldown(start_server: Any,
+                                                                          make_settings: Any) -> None:
     cooldown = 0.5
     settings = make_settings(autoplay_cooldown=cooldown)
     client = await start_server(settings)
@@ -152,6 +153,16 @@ async def test_hold_lets_a_moderator_remove_a_line_before_it_plays(start_server:
     assert loop.time() - posted_at >= hold * 0.95
     assert play["held"] is False and play["held_seconds_left"] == 0
     assert not [e for e in player.of_type("play") if e["id"] == troll]
+
+    # a dashboard replay is the streamer's own choice: never held
+    await player.command("pause")
+    assert (await player.command("ended", id=kind))["type"] == "ack"
+    replay = await client.post(f"/api/messages/{kind}/replay")
+    assert replay.status == 202, await replay.text()
+    copy = (await replay.json())["id"]
+    [item] = [i for i in (await (await client.get("/api/queue")).json())["items"] if i["id"] == copy]
+    assert item["held"] is False and item["held_seconds_left"] == 0
+    assert (await player.command("play"))["result"]["playing"]["id"] == copy
     await player.close()
 
 

@@ -18,6 +18,7 @@ import pytest
 
 from tests import dbutil
 from tests.conftest import wait_for
+from tests.players import Player
 
 HOLDER = """
 import sqlite3, sys, time
@@ -264,3 +265,44 @@ async def test_missing_wav_at_play_is_synthesised_again(start_server: Any, make_
     assert (await client.get(f"/audio/{message_id}.wav")).status == 200
     assert (await client.post(f"/api/played/{message_id}")).status == 200
     assert dbutil.row(settings.database_url, message_id)["status"] == "played"
+
+
+async def test_full_database_answers_507_and_health_says_so(start_server: Any, make_settings: Any) -> None:
+    from sqlalchemy import event
+
+    from tests.conftest import app_of
+    from web.keys import STREAMVOICE
+
+    settings = make_settings()
+    client = await start_server(settings)
+    player = await Player.connect(client)
+    engine = app_of(client)[STREAMVOICE].db.store.engine
+    cap = {"pages": 0}
+
+    def limit(dbapi_connection: Any, _record: Any) -> None:
+        if cap["pages"]:  # the file may not grow: SQLite answers SQLITE_FULL exactly as on a full disk
+            dbapi_connection.execute(f"PRAGMA max_page_count = {cap['pages']}")
+
+    event.listen(engine, "connect", limit)
+    with engine.connect() as connection:
+        cap["pages"] = int(connection.exec_driver_sql("PRAGMA page_count").scalar_one())
+    engine.dispose()
+    long_text = "spoken words " * 150
+    for n in range(40):  # the free space left in the file's last pages goes first
+        response = await post_mention(client, f"{n} {long_text}", user=f"filler{n}")
+        if response.status != 202:
+            break
+    assert response.status == 507, await response.text()
+    assert "full" in (await response.json())["error"]
+    state = await health(client)
+    assert state["db"].startswith("error: database or disk is full") and state["status"] == "degraded"
+    assert state["loops"]["writer"].startswith("retrying")
+    frame = await player.command("message", sent_by="socket", text=f"@streamer {long_text}")
+    assert frame["type"] == "error" and frame["status"] == 507 and "full" in frame["error"]
+    cap["pages"] = 0
+    engine.dispose()
+    assert (await post_mention(client, long_text)).status == 202
+    assert (await player.command("message", sent_by="socket", text="@streamer again"))["type"] == "ack"
+    await player.close()
+    after = await health(client)
+    assert after["db"] == "ok" and after["loops"]["writer"] == "ok"

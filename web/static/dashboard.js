@@ -120,6 +120,7 @@ function askToken(refused) {
   const error = $("token-error");
   error.hidden = !(refused && getToken());
   error.textContent = "That token was refused (wrong token). Check api_token in settings.yaml.";
+  setStatus("st-connection", "waiting for the token", "warn");
   if (!dialog.open) dialog.showModal();
   $("token-input").focus();
   return new Promise((resolve) => tokenWaiters.push(resolve));
@@ -178,6 +179,10 @@ function engineLevel(engine) {
 function renderHealth(health) {
   setStatus("st-db", health.db === "ok" ? "ok" : String(health.db), health.db === "ok" ? "good" : "bad");
   view.counts = health.queues || {};
+  // background loops (synthesis, writer, settings watcher...) that hit a transient fault and are retrying
+  const troubled = Object.entries(health.loops || {}).filter(([, state]) => state !== "ok");
+  $("st-loops-item").hidden = troubled.length === 0;
+  $("st-loops").textContent = troubled.map(([name, state]) => `${name}: ${state}`).join(" · ");
   const rejected = health.settings && health.settings.rejected;
   $("st-settings-item").hidden = !rejected;
   if (rejected) $("st-settings").textContent = `${rejected.key}: ${rejected.problem}`;
@@ -264,14 +269,31 @@ async function refreshHealth() {
 
 const rows = new Map(); // id -> <tr>
 
-function statusOf(item) {
-  const left = item.hold_seconds_left ?? item.held_seconds_left ?? item.seconds_left ?? item.hold?.seconds_left;
+const shown = new Map(); // id -> [item, performance.now() when fetched], for the hold countdown
+
+function statusOf(item, fetchedAt = performance.now()) {
   if (item.awaiting_approval) return { text: "held · needs approval", key: "held" };
   if (item.status === "held" || item.held === true) {
-    return { text: typeof left === "number" ? `held · ${Math.ceil(left)} s` : "held", key: "held" };
+    const given = item.held_seconds_left;
+    if (typeof given !== "number") return { text: "held", key: "held" };
+    // counted down here from what the server said (no clock skew with a moderator's PC)
+    const left = given - (performance.now() - fetchedAt) / 1000;
+    return { text: `held · ${Math.max(0, Math.ceil(left))} s`, key: "held", left };
   }
   return { text: String(item.status), key: String(item.status) };
 }
+
+setInterval(() => {
+  let expired = false;
+  for (const [id, [item, fetchedAt]] of shown) {
+    if (!item.held || item.awaiting_approval) continue;
+    const status = statusOf(item, fetchedAt);
+    const badge = rows.get(id)?.children[3].firstChild;
+    if (badge) badge.textContent = status.text;
+    if (status.left !== undefined && status.left <= 0) expired = true;
+  }
+  if (expired) refreshQueue(); // the hold is over: show what the item is now
+}, 1000);
 
 function queueRow(item) {
   let row = rows.get(item.id);
@@ -302,6 +324,7 @@ function queueRow(item) {
   }
   const cells = row.children;
   const status = statusOf(item);
+  shown.set(item.id, [item, performance.now()]);
   cells[0].textContent = item.replay_of ? `${item.id} ↻` : String(item.id);
   cells[0].title = item.replay_of ? `replay of #${item.replay_of}` : "";
   cells[1].textContent = item.sent_by;
@@ -339,6 +362,7 @@ function renderQueue(page) {
     if (!keep.has(id)) {
       row.remove();
       rows.delete(id);
+      shown.delete(id);
     }
   }
   $("queue-empty").hidden = page.items.length > 0;
@@ -350,6 +374,7 @@ function renderQueue(page) {
   more.textContent = rest > 0 ? `Show ${Math.min(rest, QUEUE_PAGE)} more` : "Show more";
   $("queue-shown").textContent = page.size > page.items.length ? `showing ${page.items.length} of ${page.size}` : "";
   document.body.dataset.queueLoaded = String(Date.now());
+  if (!performance.getEntriesByName("first-queue-render").length) performance.mark("first-queue-render");
 }
 
 const refreshQueue = throttle(async () => {
@@ -569,9 +594,10 @@ function refreshAll() {
 }
 
 async function main() {
+  refreshQueue(); // in parallel with the first health check (a 401 asks for the token, once)
+  loadHistory().catch(() => {});
   renderHealth(await authorise());
   socket = connectSocket({ onFrame, onStatus: onSocketStatus });
-  refreshAll();
   setInterval(() => refreshHealth().catch((error) => {
     if (error instanceof ApiError && error.status === 401) askToken(true);
     else setStatus("st-db", "server unreachable", "bad");

@@ -17,7 +17,8 @@ new MutationObserver((mutations) => {
   for (const m of mutations) {
     const t = m.target;
     if (t.classList && t.classList.contains("word") && t.classList.contains("current")) {
-      window.__highlights.push([...t.parentNode.querySelectorAll(".word")].indexOf(t));
+      window.__highlights.push([[...t.parentNode.querySelectorAll(".word")].indexOf(t),
+                                document.getElementById("player").currentTime]);
     }
   }
 }).observe(document, {subtree: true, attributes: true, attributeFilter: ["class"]});
@@ -51,7 +52,7 @@ async def open_dashboard(browser: Any, client: Any) -> Any:
     timing = await page.evaluate("() => performance.getEntriesByType('navigation')[0].toJSON()")
     measure("dashboard DOMContentLoaded (in page)", timing["domContentLoadedEventEnd"] / 1000)
     await page.wait_for_selector("body[data-queue-loaded]")
-    first_rows = await page.evaluate("() => Number(document.body.dataset.queueLoaded) - performance.timeOrigin")
+    first_rows = await page.evaluate("() => performance.getEntriesByName('first-queue-render')[0].startTime")
     measure("dashboard first queue render (in page)", first_rows / 1000)
     return page
 
@@ -79,6 +80,7 @@ async def test_live_queue_play_on_the_overlay_and_history(start_server: Any, mak
     client = await start_server(settings)
     dashboard = await open_dashboard(browser, client)
     overlay = await open_overlay(browser, client, "?size=40&highlight=ffd166&lines=2")
+    second_player = await open_overlay(browser, client, "?name=0")  # several players at once
     await dashboard.wait_for_selector("#queue-empty:not([hidden])")
     await screenshot(dashboard, "dashboard-empty")
 
@@ -104,12 +106,19 @@ async def test_live_queue_play_on_the_overlay_and_history(start_server: Any, mak
     await overlay.wait_for_selector("#caption:not([hidden]) .word.current")
     assert await overlay.locator("#caption-name").text_content() == "viewer0"
     await screenshot(overlay, "overlay-playing")
+    captions = await (await client.get(f"/api/items/{first}/captions")).json()
     await overlay.wait_for_selector(f"body[data-ended='{first}']", timeout=30_000)
+    await second_player.wait_for_selector(f"body[data-ended='{first}']", timeout=30_000)  # both report; first wins
+    assert await second_player.locator("#caption-name").text_content() == ""  # ?name=0
 
     words = await overlay.locator("#caption-text .word").all_text_contents()
     assert " ".join(words) == "this is line number 0, thanks for the stream"
+    assert words == [w["text"] for w in captions["words"]]  # the server's word timings drive the highlight
     highlights = await overlay.evaluate("() => window.__highlights")
-    assert highlights == sorted(highlights) and len(set(highlights)) >= 2 and highlights[-1] == len(words) - 1
+    order = [index for index, _ in highlights]
+    assert order == sorted(order) and len(set(order)) >= 2 and order[-1] == len(words) - 1
+    for index, at in highlights:  # each word lights up once the audio has reached it (one frame of slack)
+        assert at + 0.05 >= captions["words"][index]["start"]
     history = dashboard.locator(f"#history-rows tr[data-id='{first}']")
     await history.wait_for()
     assert "played" in (await history.locator(".badge").text_content() or "")
@@ -225,11 +234,14 @@ async def test_stop_autoplay_mode_clear_and_remove(start_server: Any, make_setti
 
 
 async def test_replay_from_history_and_try_a_line(start_server: Any, make_settings: Any, browser: Any) -> None:
-    settings = make_settings(banned_words=("badword",))
+    settings = make_settings(banned_words=("badword",), hold_seconds=4.0)
     client = await start_server(settings)
     dashboard = await open_dashboard(browser, client)
     first = await post(client, "alice", "@streamer say it again")
-    await dashboard.wait_for_selector(f"#queue-rows tr[data-id='{first}']")
+    # a new mention is held for hold_seconds (moderators may remove it meanwhile): the time left counts down
+    held = dashboard.locator(f"#queue-rows tr[data-id='{first}'] .s-held")
+    assert (await held.text_content() or "") in {"held · 4 s", "held · 3 s"}
+    await dashboard.wait_for_selector(f"#queue-rows tr[data-id='{first}'] .s-held:text('held · 2 s')")
     await client.post("/api/clear")
     entry = dashboard.locator(f"#history-rows tr[data-id='{first}']")
     await entry.locator(".o-cleared").wait_for()
@@ -239,7 +251,7 @@ async def test_replay_from_history_and_try_a_line(start_server: Any, make_settin
     await dashboard.wait_for_selector("#queue-rows tr:first-child td.says:text-is('say it again')")
     copy_id = int(await dashboard.locator("#queue-rows tr:first-child").get_attribute("data-id") or 0)
     assert copy_id > first and dbutil.row(settings.database_url, copy_id)["replay_of"] == first
-    await dashboard.wait_for_selector(f"#queue-rows tr[data-id='{copy_id}'] .s-ready", timeout=30_000)
+    await dashboard.wait_for_selector(f"#queue-rows tr[data-id='{copy_id}'] .s-ready", timeout=30_000)  # never held
 
     # try a line: what would be spoken, and why not
     await dashboard.fill("#try-user", "viewer42")
