@@ -290,6 +290,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model-dir", type=Path, default=None, help="Kokoro weights (default: the tiny model)")
     parser.add_argument("--max-load", type=float, default=3.0, help="longest load before a kill, seconds")
     parser.add_argument("--rate", type=float, default=40.0, help="chat lines per second under load")
+    parser.add_argument("--startup-kills", type=float, default=0.2, help="share of kills during startup")
     parser.add_argument("--settle", type=float, default=300.0, help="how long the final run may take to settle")
     parser.add_argument("--workdir", type=Path, default=None, help="keep database, audio and logs here")
     parser.add_argument("--json", type=Path, default=None, help="write the figures here as JSON")
@@ -305,7 +306,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"crash campaign: {args.rounds} rounds, seed {seed}, work folder {workdir}", flush=True)
     started = time.monotonic()
     figures = asyncio.run(campaign(workdir, model_dir, args.rounds, seed, args.max_load, args.settle, args.rate,
-                                   log=lambda line: print(line, flush=True)))
+                                   args.startup_kills, log=lambda line: print(line, flush=True)))
     result = {"seed": seed, "seconds": round(time.monotonic() - started, 1), **asdict(figures), "ok": figures.ok}
     if args.json:
         args.json.write_text(json.dumps(result, indent=2), encoding="utf-8")

@@ -63,10 +63,11 @@ class Plan:
     memory_messages: int = 1000
     memory_chunk: int = 100
     bare_memory_messages: int = 100
+    engine_lines: int = 12
 
 
 TINY_PLAN = Plan(texts=6, block=3, backlog=8, latency_backlog=6, probes=2, background_rate=200.0, ingest_seconds=2.0,
-                 memory_messages=40, memory_chunk=10, bare_memory_messages=10)
+                 memory_messages=40, memory_chunk=10, bare_memory_messages=10, engine_lines=2)
 
 
 def note(message: str) -> None:
@@ -418,6 +419,9 @@ async def run(args: argparse.Namespace, plan: Plan, work: Path) -> dict[str, Any
     }
     results: dict[str, Any] = {"meta": meta}
     started = time.perf_counter()
+    if "engines" in sections:
+        note("0/5 engines: StreamVoice fp32/bf16, bare kokoro, int8 ONNX peer, interleaved, 1 thread each")
+        results["engines"] = section_engines(args, model_dir, work, plan)
     if sections & {"synthesis", "backlog", "latency"}:
         servers = await start_servers(roots, work, model_dir, args.device, "main")
         try:
@@ -449,6 +453,22 @@ async def run(args: argparse.Namespace, plan: Plan, work: Path) -> dict[str, Any
             stop_all(servers)
     meta["duration_s"] = round(time.perf_counter() - started, 1)
     return results
+
+
+def section_engines(args: argparse.Namespace, model_dir: Path, work: Path, plan: Plan) -> dict[str, Any]:
+    """bench/engines.py in a process of its own (it pins torch to one thread), its JSON read back."""
+    from bench.peer import FILE_NAME
+
+    peer = Path(args.peer) if args.peer else REPO_ROOT / "bench" / "results" / "peer" / FILE_NAME
+    command = [sys.executable, str(REPO_ROOT / "bench" / "engines.py"), "--weights", str(model_dir),
+               "--lines", str(plan.engine_lines), "--out", str(work / "engines")]
+    if peer.is_file() and not args.tiny:
+        command += ["--peer", str(peer)]
+    if args.asr_python and not args.tiny:
+        command += ["--asr-python", args.asr_python]
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+    result: dict[str, Any] = json.loads((work / "engines" / "engines.json").read_text(encoding="utf-8"))
+    return result
 
 
 def table(results: dict[str, Any]) -> list[Row]:
@@ -506,7 +526,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tiny", action="store_true", help="CI mode: tiny random model, a few messages")
     parser.add_argument("--out", default="bench/results/results.json", help="where to write the full results (JSON)")
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda (server and baseline alike)")
-    parser.add_argument("--sections", default="synthesis,backlog,latency,ingest,memory")
+    parser.add_argument("--sections", default="engines,synthesis,backlog,latency,ingest,memory")
+    parser.add_argument("--peer", help="the int8 ONNX peer model (python bench/peer.py DIR builds it; default "
+                                       "bench/results/peer/kokoro-v1.0.int8.onnx when present, else skipped)")
+    parser.add_argument("--asr-python", default=os.environ.get("ASR_PYTHON"),
+                        help="a Python with faster-whisper for WER per path (../shared/tools/asr_check)")
     parser.add_argument("--texts", type=int, help="lines for section 1 (default 100)")
     parser.add_argument("--backlog", type=int, help="lines for section 2 (default 100)")
     parser.add_argument("--memory-messages", type=int, help="messages for section 5 (default 1000)")
@@ -540,6 +564,11 @@ def main(argv: list[str] | None = None) -> int:
           f"{meta['torch']}), G2P {meta['g2p']}, {meta['duration_s']:.0f}s")
     if not results["meta"]["model"].startswith("real"):
         print("NOTE: not real weights - timings reflect the architecture, the audio is noise.")
+    if "engines" in results:
+        from bench.engines import table as engines_table
+
+        print(engines_table(results["engines"]))
+        print()
     print(format_table(rows))
     print(f"\nfull results: {out}")
     return 0

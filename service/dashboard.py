@@ -47,10 +47,12 @@ async def queue_page(sv: StreamVoice, queue: QueueName | None, after: int | None
     ``next_after`` is the cursor of the next page (``None`` on the last one). Replays come first on page one.
     """
     shown = queue or sv.playback.active_queue
-    items: list[StoredMessage] = await sv.db.call(sv.db.store.waiting, shown, limit + 1, after)
+    store = sv.db.store
+    # one trip to the database thread for both reads (it is shared with ingest and synthesis)
+    items, all_counts = await sv.db.call(lambda: (store.waiting(shown, limit + 1, after), store.counts()))
     more = len(items) > limit
     items = items[:limit]
-    counts = (await sv.db.call(sv.db.store.counts)).get(shown.value, {})
+    counts = all_counts.get(shown.value, {})
     size = sum(counts.get(s.value, 0) for s in WAITING_STATUSES)
     next_after = None
     if more:

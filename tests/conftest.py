@@ -97,3 +97,13 @@ async def wait_for(predicate: Callable[[], Any], timeout: float = 30.0, interval
 
 def app_of(client: TestClient[Any, Any]) -> web.Application:
     return client.server.app
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """A server stopped while its model was loading leaves the load running on a daemon thread
+    (``service.daemon_thread``); the interpreter exiting inside torch then aborts the whole run (SIGABRT,
+    exit 134) after every test passed. Let such loads finish first."""
+    from service import daemon_thread
+
+    for thread in list(daemon_thread._threads):
+        thread.join(timeout=120)

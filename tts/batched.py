@@ -30,6 +30,19 @@ from torch import nn
 _RSQRT2 = 2 ** -0.5
 
 
+def batch_groups(lengths: Sequence[int], max_batch: int, max_phonemes: int) -> list[list[int]]:
+    """Indices grouped for forward passes: similar lengths together (sorted), at most ``max_batch`` items and
+    ``max_phonemes`` phonemes per group (GPU memory grows with the batch); an item longer than that goes alone."""
+    groups: list[list[int]] = []
+    for index in sorted(range(len(lengths)), key=lambda i: lengths[i]):
+        group = groups[-1] if groups else None
+        if group and len(group) < max_batch and sum(lengths[i] for i in group) + lengths[index] <= max_phonemes:
+            group.append(index)
+        else:
+            groups.append([index])
+    return groups
+
+
 def phoneme_ids(model: Any, phonemes: str) -> list[int]:
     """``KModel.forward``'s tokenisation: known symbols only, wrapped in the pad token 0."""
     ids = [i for i in (model.vocab.get(p) for p in phonemes) if i is not None]

@@ -31,6 +31,7 @@ import torch
 from core.captions import Captions, TimedChunk, Token, build_captions
 from core.voice_mix import VoiceShare, parse_voice_mix
 from tts import g2p
+from tts.batched import batch_groups
 from tts.voice_packs import MIXED_PACKS, LruCache
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,9 @@ _DEFAULT_THREADS = torch.get_num_threads()
 CPU_LANES = 2
 #: Chunks per forward pass on CUDA; CPU renders one chunk per pass (batching is slower there).
 CUDA_MAX_BATCH = 8
+#: Phonemes per forward pass on CUDA: activations grow with the batch's audio (about 2 MiB per phoneme on the
+#: real weights, measured on an H100); 400 keeps the GPU under 1 GB with the model (bench/README.md, "GPU").
+CUDA_BATCH_PHONEMES = 400
 
 
 class EngineUnavailable(RuntimeError):
@@ -191,6 +195,7 @@ class KokoroEngine:
         from kokoro import KModel
 
         device = resolve_device(config.device)
+        limit_malloc_arenas()
         try:
             if config.model_dir:
                 model_dir = Path(config.model_dir)
@@ -336,6 +341,7 @@ class KokoroEngine:
                 self._running -= 1
                 self._urgent -= urgent
                 self._renders.notify_all()
+        release_free_heap()
         return pieces
 
     def _autocast(self) -> Any:
@@ -398,9 +404,7 @@ class KokoroEngine:
             packs = [self._voice(v) for v in voices]  # a missing pack fails only its message (retry below)
             speed = packs[0][1] if packs else 1.0
             with torch.inference_mode(), self._autocast():
-                order = sorted(range(len(items)), key=lambda i: len(items[i][1]))
-                for start in range(0, len(order), self.max_batch):
-                    group = order[start : start + self.max_batch]
+                for group in batch_groups([len(c) for _, c in items], self.max_batch, CUDA_BATCH_PHONEMES):
                     refs = torch.cat([packs[items[i][0]][0][len(items[i][1]) - 1] for i in group]).to(self.device)
                     outputs = forward_batch(self.model, [phoneme_ids(self.model, items[i][1]) for i in group],
                                             refs, speed)
@@ -434,6 +438,40 @@ def _try(render: Any) -> Any:
         return render()
     except Exception as exc:  # reported per message by the caller
         return exc
+
+
+_LIBC: Any = None
+
+
+def _glibc() -> Any:
+    """glibc through ctypes (None elsewhere: musl, macOS, Windows), loaded once."""
+    global _LIBC
+    if _LIBC is None:
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL("libc.so.6")
+            libc.malloc_trim, libc.mallopt  # noqa: B018  (both exist only in glibc)
+            _LIBC = libc
+        except (OSError, AttributeError):
+            _LIBC = False
+    return _LIBC or None
+
+
+def limit_malloc_arenas(arenas: int = 2) -> None:
+    """Cap glibc's malloc arenas (``M_ARENA_MAX``). Each thread that allocates may get an arena of its own
+    (up to 8 per core), and freed render buffers stay in it; two are enough for two render lanes."""
+    libc = _glibc()
+    if libc is not None:
+        libc.mallopt(-8, arenas)  # M_ARENA_MAX
+
+
+def release_free_heap() -> None:
+    """Give memory that a render freed back to the OS (``malloc_trim``): a render's activations are tens of
+    MB, and without this the process keeps its high-water mark in every arena."""
+    libc = _glibc()
+    if libc is not None:
+        libc.malloc_trim(0)
 
 
 def _usable_cpus() -> int:

@@ -24,6 +24,9 @@ MAX_IN_FLIGHT = 1024
 #: Seconds to wait for the client's answer to our close frame (shutdown, a dropped subscriber); a client that
 #: stopped reading never answers, and shutdown must not wait long for it.
 CLOSE_TIMEOUT = 2.0
+#: A send that cannot complete for this long means the client stopped reading: its connection is dropped
+#: (its handler then ends, presence goes offline), instead of holding a connection for ever.
+SEND_TIMEOUT = 30.0
 
 
 #: The open sockets, closed first on shutdown (a stalled one would otherwise hold the stop for the whole
@@ -61,13 +64,13 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
     if is_app:
         sv.presence.socket_opened()
     sv.events.state_changed()
-    sender = asyncio.create_task(_forward(socket, events))
+    sender = asyncio.create_task(_forward(socket, events, request))
     # Replies leave in frame order. Chat lines are pipelined: the next frame is read while earlier lines wait
     # for their group commit; any other command first waits for every earlier frame, then runs alone.
     replies: asyncio.Queue[asyncio.Future[dict[str, Any]]] = asyncio.Queue(MAX_IN_FLIGHT)
-    acker = asyncio.create_task(_send_replies(socket, replies))
+    acker = asyncio.create_task(_send_replies(socket, replies, request))
     try:
-        await socket.send_json(await sv.snapshot())
+        await _send(socket, request, await sv.snapshot())
         async for frame in socket:
             if frame.type is WSMsgType.TEXT:
                 parsed = _decode(frame.data)
@@ -80,7 +83,7 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
                 await replies.put(reply)
             elif frame.type is WSMsgType.BINARY:
                 await replies.join()
-                await socket.send_json({"type": "error", "error": "binary frames are not supported"})
+                await _send(socket, request, {"type": "error", "error": "binary frames are not supported"})
             elif frame.type is WSMsgType.ERROR:
                 break
     except (ConnectionError, RuntimeError) as exc:  # the client went away mid-send; aiohttp says so either way
@@ -98,8 +101,19 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
     return socket
 
 
+async def _send(socket: web.WebSocketResponse, request: web.Request, frame: dict[str, Any]) -> None:
+    """One frame out, within ``SEND_TIMEOUT``; a client that does not take it loses its connection."""
+    try:
+        await asyncio.wait_for(socket.send_json(frame), SEND_TIMEOUT)
+    except TimeoutError:
+        log.warning("dropping a WebSocket client that stopped reading (nothing sent for %g s)", SEND_TIMEOUT)
+        if request.transport is not None:
+            request.transport.abort()
+        raise ConnectionResetError("client stopped reading") from None
+
+
 async def _send_replies(socket: web.WebSocketResponse,
-                        replies: asyncio.Queue[asyncio.Future[dict[str, Any]]]) -> None:
+                        replies: asyncio.Queue[asyncio.Future[dict[str, Any]]], request: web.Request) -> None:
     """Send each reply once its command is done, in frame order. Never stops early: the reader waits on it."""
     while True:
         pending = await replies.get()
@@ -110,20 +124,21 @@ async def _send_replies(socket: web.WebSocketResponse,
                 log.exception("a WebSocket command failed")
                 reply = {"type": "error", "status": 500, "error": "internal server error"}
             if not socket.closed:
-                await socket.send_json(reply)
+                await _send(socket, request, reply)
         except Exception as exc:  # the socket went away mid-send: the reader loop ends on its own
             log.debug("could not send a WebSocket reply: %s", exc)
         finally:
             replies.task_done()
 
 
-async def _forward(socket: web.WebSocketResponse, events: asyncio.Queue[dict[str, Any] | None]) -> None:
+async def _forward(socket: web.WebSocketResponse, events: asyncio.Queue[dict[str, Any] | None],
+                   request: web.Request) -> None:
     """Events out until the hub ends this subscription (shutdown, or a player that stopped reading)."""
     try:
         while (event := await events.get()) is not None:
             if socket.closed:
                 return
-            await socket.send_json(event)
+            await _send(socket, request, event)
         await socket.close()
     except Exception as exc:  # ConnectionResetError, ConnectionError('Connection lost'), a closing transport
         log.debug("stopped forwarding events to a WebSocket: %s", exc)

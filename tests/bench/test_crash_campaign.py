@@ -18,3 +18,25 @@ async def test_kill_nine_under_load_loses_nothing_and_leaves_nothing(tiny_model_
     assert figures.failures == [], figures
     assert (figures.lost, figures.duplicated, figures.unsynthesised, figures.stuck, figures.orphans,
             figures.missing_wav) == (0, 0, 0, 0, 0, 0)
+
+
+def test_the_audits_see_losses_duplicates_and_orphans(tmp_path: Path) -> None:
+    """The campaign's checks are not vacuous: a lost ack, a duplicate and stray files are all counted."""
+    from bench.crash_campaign import Ack, Figures, audit_files, audit_stored
+    from core.chat import QueueName, Source
+    from storage.database import create_database
+    from storage.messages import MessageStore, NewMessage
+
+    db_path = tmp_path / "audit.db"
+    store = MessageStore(create_database(f"sqlite:///{db_path}"))
+    ids = store.insert_many([NewMessage(queue=QueueName.MENTIONS, source=Source.APP_HTTP, sent_by=f"viewer{t}",
+                                        text="@streamer hi") for t in ("r1a", "r1b", "r1b")])
+    store.engine.dispose()
+    figures = Figures()
+    audit_stored(db_path, [Ack("r1a", ids[0], True), Ack("r1gone", 99, True)], figures)
+    assert (figures.lost, figures.duplicated) == (1, 1) and len(figures.failures) == 2
+    audio = tmp_path / "audio"
+    audio.mkdir()
+    (audio / "5.wav").write_bytes(b"RIFF")
+    (audio / ".6.wav.part").write_bytes(b"")
+    assert audit_files(db_path, audio) == (2, 0)

@@ -120,3 +120,14 @@ def test_an_urgent_render_pauses_the_others(engine: KokoroEngine) -> None:
             engine._renders.notify_all()
     worker.join(timeout=60)
     assert done.is_set()
+
+
+def test_batch_groups_cap_items_and_phonemes() -> None:
+    from tts.batched import batch_groups
+
+    groups = batch_groups([90, 80, 300, 100, 95, 85, 500, 70, 60], max_batch=8, max_phonemes=400)
+    assert sorted(i for g in groups for i in g) == list(range(9))  # every chunk once
+    assert all(len(g) == 1 or sum([90, 80, 300, 100, 95, 85, 500, 70, 60][i] for i in g) <= 400 for g in groups)
+    assert [6] in groups  # longer than the cap: alone
+    assert batch_groups([10] * 20, max_batch=8, max_phonemes=10**6) == [list(range(0, 8)), list(range(8, 16)),
+                                                                        list(range(16, 20))]

@@ -36,7 +36,7 @@ from web import serve  # noqa: E402
 from web.app import create_app  # noqa: E402
 
 TOKEN = "contract-fuzz-token"
-EXAMPLES = int(os.environ.get("STREAMVOICE_FUZZ_EXAMPLES", "6"))
+EXAMPLES = int(os.environ.get("STREAMVOICE_FUZZ_EXAMPLES", "10"))
 BUDGET_S = float(os.environ.get("STREAMVOICE_FUZZ_BUDGET_S", "45"))
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 

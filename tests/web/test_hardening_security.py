@@ -148,3 +148,21 @@ def test_allowed_origins_and_hosts_settings_are_validated() -> None:
         with pytest.raises(SettingsError) as refused:
             build_settings(raw)
         assert refused.value.key in raw
+
+
+def test_host_rules_for_each_kind_of_bind() -> None:
+    from web.security import host_allowed, host_name
+
+    assert host_name("[::1]:8765") == "::1" and host_name("LocalHost.:80") == "localhost"
+    assert host_name("127.0.0.1") == "127.0.0.1"
+    loopback = [("127.0.0.1", True), ("localhost", True), ("::1", True), ("127.0.0.2", True),
+                ("192.168.1.5", False), ("evil.example", False), ("localhost.evil.example", False)]
+    for name, allowed in loopback:
+        assert host_allowed(name, "127.0.0.1", ()) is allowed, name
+    for name, allowed in [("192.168.1.5", True), ("10.0.0.7", True), ("localhost", True), ("pc.lan", False)]:
+        assert host_allowed(name, "0.0.0.0", ()) is allowed, name
+        assert host_allowed(name, "", ()) is allowed, name
+    assert host_allowed("pc.lan", "0.0.0.0", ("pc.lan",))
+    assert host_allowed("pc.lan", "pc.lan", ())
+    assert host_allowed("anything.example", "127.0.0.1", ("*",))
+    assert not host_allowed("10.0.0.8", "192.168.1.5", ())

@@ -16,13 +16,11 @@ from tests.web.rawws import RawWebSocket
 from web import serve
 from web.keys import STREAMVOICE
 
-BIG_TEXT = "@streamer " + "word " * 300
-
 
 async def test_client_that_stops_reading_then_drops_goes_offline_and_shutdown_is_prompt(
         engine_loader: Any, make_settings: Any) -> None:
     # app_online_window 0: "online" means exactly "a WebSocket is open"
-    settings = make_settings(twitch=TwitchSettings(app_online_window=0), max_input_chars=5000)
+    settings = make_settings(twitch=TwitchSettings(app_online_window=0))
     async with production_server(settings, engine_loader) as served:
         sv = served.app[STREAMVOICE]
         socket = await RawWebSocket.connect(served.port)
@@ -32,7 +30,7 @@ async def test_client_that_stops_reading_then_drops_goes_offline_and_shutdown_is
         # last non-chat frame makes the reader wait for all of them. Chat lines publish events for the forwarder.
         ref = "r" * 20_000
         for n in range(600):
-            text = BIG_TEXT if n % 100 == 0 else "just chatting"
+            text = f"@streamer short line {n}" if n % 100 == 0 else "just chatting"
             socket.send_text(json.dumps({"type": "message", "ref": f"{ref}{n}", "sent_by": f"v{n}", "text": text}))
         socket.send_text(json.dumps({"type": "nonsense", "ref": "last"}))
         await socket.drain(timeout=3)
@@ -85,3 +83,22 @@ async def test_shutdown_is_prompt_with_a_client_that_stopped_reading_but_stays_c
     took = time.monotonic() - started
     socket.drop()
     assert took < serve.SHUTDOWN_TIMEOUT, f"shutdown took {took:.1f} s"
+
+
+async def test_a_client_that_stops_reading_for_good_is_dropped(engine_loader: Any, make_settings: Any,
+                                                              monkeypatch: Any) -> None:
+    """Connected but never reading again: after ``SEND_TIMEOUT`` without progress its connection is dropped."""
+    from web import ws
+
+    monkeypatch.setattr(ws, "SEND_TIMEOUT", 1.0)
+    settings = make_settings(twitch=TwitchSettings(app_online_window=0))
+    async with production_server(settings, engine_loader) as served:
+        sv = served.app[STREAMVOICE]
+        socket = await RawWebSocket.connect(served.port)
+        ref = "r" * 20_000
+        for n in range(600):
+            socket.send_text(json.dumps({"type": "message", "ref": f"{ref}{n}", "sent_by": "v", "text": "hi"}))
+        await socket.drain(timeout=3)
+        await wait_for(lambda: not sv.presence.online, timeout=15)
+        await wait_for(lambda: sv.events.subscriber_count == 0, timeout=15)
+        socket.drop()

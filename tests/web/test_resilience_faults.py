@@ -132,8 +132,11 @@ async def test_synthesis_survives_a_ten_second_write_lock(start_server: Any, mak
         await holder.released()
     finally:
         holder.kill()
-    await wait_for(lambda: statuses(settings.database_url, ids)[1] == "ready", timeout=60)
-    assert statuses(settings.database_url, ids)[0] in {"playing", "played"}  # the waiting PLAY went on
+    def synthesised() -> bool:  # both synthesised again; the waiting PLAY went on with the first
+        first, second = statuses(settings.database_url, ids)
+        return first in {"playing", "played"} and second == "ready"
+
+    await wait_for(synthesised, timeout=60)
     after = await loop_state(client, "synthesis", "ok")
     assert after["status"] == "ok" and after["db"] == "ok"
     started, recovered = episode_lines(caplog, "synthesis")
