@@ -46,7 +46,8 @@ LONG_LINES = 3
 
 def long_lines(texts: list[str], count: int, chars: int = 300) -> list[str]:
     """``count`` mentions of about ``chars`` characters, several sentences each, from the bench lines."""
-    out, i = [], 0
+    out: list[str] = []
+    i = 0
     while len(out) < count:
         line = ""
         while len(line) < chars - 40:
@@ -127,7 +128,7 @@ def measure(weights: Path, peer: Path | None, lines: int, out_dir: Path, asr_pyt
 
 def _first_audio(engine: Any, texts: list[str]) -> dict[str, Any]:
     """Per 300-char line: time to its first chunk's audio vs the first sentence alone, and the whole line."""
-    out = []
+    out: list[dict[str, Any]] = []
     for precision in ("fp32", "bf16"):
         engine.precision = precision
         for text in texts:
@@ -190,7 +191,8 @@ def table(result: dict[str, Any]) -> str:
                      f"{median([x['first_chunk_s'] for x in rows]):.2f} s) vs first sentence alone "
                      f"{median([x['first_sentence_s'] for x in rows]):.2f} s: ratio "
                      f"{long['median_ratio'][precision]:.2f} (goal <= 1.2)")
-    lines.append(f"peak RSS of this process (both models, onnxruntime): {result['peak_rss_mib']:.0f} MiB")
+    lines.append(f"peak RSS of the bench process (engine + bare model, + onnxruntime when the peer runs): "
+                 f"{result['peak_rss_mib']:.0f} MiB")
     return "\n".join(lines)
 
 
