@@ -176,6 +176,7 @@ class KokoroEngine:
         self.speed = 1.0
         self._pack: torch.Tensor | None = None
         self._lock = threading.Lock()
+        self._g2p_lock = threading.Lock()
         #: Per-item voices (``voice=`` below): the ``voices`` table they are read with, and their mixed packs.
         self._voices: dict[str, str] = {}
         self.voice_packs: LruCache[torch.Tensor] = LruCache(self._mixed_pack, MIXED_PACKS)
@@ -274,11 +275,14 @@ class KokoroEngine:
 
     def plan(self, text: str) -> list[Chunk]:
         """Text -> chunks of at most 510 phonemes, with the G2P tokens when the tier has them (captions)."""
-        if self.g2p_kind in {"misaki", "misaki-lexicon"}:
-            _, tokens = self.pipeline.g2p(text)
-            return [Chunk(ps, tuple(Token(t.text, t.phonemes or "", bool(t.whitespace)) for t in tks))
-                    for _, ps, tks in self.pipeline.en_tokenize(tokens) if ps]
-        phonemes, _ = self.pipeline.g2p(_MARKUP_LINK.sub(r"\1", text))  # espeak reads no misaki markup
+        # One G2P at a time: misaki's espeak fallback and espeak-ng itself keep global state, and two lanes
+        # phonemizing at once garbled each other's output. G2P is ~1 % of a render, so nothing is lost.
+        with self._g2p_lock:
+            if self.g2p_kind in {"misaki", "misaki-lexicon"}:
+                _, tokens = self.pipeline.g2p(text)
+                return [Chunk(ps, tuple(Token(t.text, t.phonemes or "", bool(t.whitespace)) for t in tks))
+                        for _, ps, tks in self.pipeline.en_tokenize(tokens) if ps]
+            phonemes, _ = self.pipeline.g2p(_MARKUP_LINK.sub(r"\1", text))  # espeak reads no misaki markup
         return [Chunk(ps) for ps in _split_phonemes(phonemes)]
 
     def _voice(self, voice: str | None = None) -> tuple[torch.Tensor, float]:

@@ -85,3 +85,15 @@ def test_split_phonemes_respects_the_context() -> None:
     assert all(0 < len(c) <= MAX_PHONEMES for c in chunks)
     assert "".join(chunks).replace(" ", "").replace(",", "") == long.replace(" ", "").replace(",", "")
     assert _split_phonemes("x" * 1200) == ["x" * 510, "x" * 510, "x" * 180]
+
+
+def test_two_lanes_phonemize_at_once_without_garbling(engine: KokoroEngine) -> None:
+    """Render lanes plan lines on their own threads; words unknown to the lexicon go through espeak-ng,
+    whose global state two threads at once used to garble ("number of lines in input and output")."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    lines = [f"@streamer zorblax{i} quenfrith skorvel {i} glimmerbat" for i in range(30)]
+    expected = [engine.phonemize(line) for line in lines]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = list(pool.map(engine.phonemize, lines * 2))
+    assert results == expected * 2

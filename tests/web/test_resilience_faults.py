@@ -228,9 +228,9 @@ async def test_wav_write_failures_keep_the_message_pending_and_retry(start_serve
     (audio / "2.wav").mkdir()
     (audio / "2.wav" / "keep").write_text("x")
     first = await post_mention(client, "the disk is full")
+    during = await loop_state(client, "audio", "retrying")  # the episode opens on this fault (logged once)
     second = await post_mention(client, "the folder refuses")
     assert (await first.json())["id"] == 1 and (await second.json())["id"] == 2
-    during = await loop_state(client, "audio", "retrying")
     assert during["status"] == "degraded"
     await wait_for(lambda: dbutil.row(settings.database_url, 1)["status"] == "ready", timeout=60)
     assert any("No space left on device" in r.getMessage() for r in caplog.records)
