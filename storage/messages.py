@@ -290,17 +290,10 @@ class MessageStore:
         return self._soft_delete(queue, DeleteReason.CLEARED, None)
 
     def _soft_delete(self, queue: QueueName, reason: DeleteReason, ids: Sequence[int] | None) -> list[RemovedAudio]:
-        with self._session() as session, session.begin():
-            query = select(MessageRow).where(MessageRow.queue == queue.value, MessageRow.is_deleted.is_(False),
-                                             MessageRow.status.in_(_LIVE))
-            if ids is not None:
-                query = query.where(MessageRow.id.in_(list(ids)))
-            removed = []
-            now = utcnow()
-            for row in session.scalars(query):
-                removed.append(RemovedAudio(row.id, row.audio_path))
-                row.is_deleted, row.timestamp_deleted, row.deleted_reason = True, now, reason.value
-            return removed
+        where = [MessageRow.queue == queue.value]
+        if ids is not None:
+            where.append(MessageRow.id.in_(list(ids)))
+        return self._delete_live(reason, *where)
 
     def enforce_audio_cap(self, queue: QueueName, max_bytes: int, protect: int | None = None) -> list[RemovedAudio]:
         """Soft-delete the oldest not-yet-played items (reason overflow) until their WAVs fit ``max_bytes``.
@@ -383,13 +376,14 @@ class MessageStore:
     # --- moderation (issue 10 §1: remove, skip, purge, hold, approval, stale) ---------------------------
     def remove_ids(self, ids: Sequence[int], reason: DeleteReason) -> list[RemovedAudio]:
         """Soft-delete these rows if they are still live (any queue, playing included)."""
-        return self._moderation_delete(reason, MessageRow.id.in_(list(ids)))
+        return self._delete_live(reason, MessageRow.id.in_(list(ids)))
 
     def remove_user(self, login: str, reason: DeleteReason) -> list[RemovedAudio]:
         """Soft-delete every live row of one chatter (both queues), matching ``sent_by`` case-insensitively."""
-        return self._moderation_delete(reason, func.lower(MessageRow.sent_by) == login.lower())
+        return self._delete_live(reason, func.lower(MessageRow.sent_by) == login.lower())
 
-    def _moderation_delete(self, reason: DeleteReason, *where: Any) -> list[RemovedAudio]:
+    def _delete_live(self, reason: DeleteReason, *where: Any) -> list[RemovedAudio]:
+        """Soft-delete the live (waiting or playing) rows matching ``where``; returns their WAVs to remove."""
         with self._session() as session, session.begin():
             query = select(MessageRow).where(MessageRow.is_deleted.is_(False), MessageRow.status.in_(_LIVE), *where)
             removed = []
@@ -452,6 +446,6 @@ class MessageStore:
 
     def drop_stale(self, queue: QueueName, received_before: datetime) -> list[RemovedAudio]:
         """Soft-delete (reason stale) the queue's waiting items received before ``received_before``."""
-        return self._moderation_delete(
+        return self._delete_live(
             DeleteReason.STALE, MessageRow.queue == queue.value, MessageRow.status.in_(_WAITING),
             MessageRow.received_at < received_before)
