@@ -1,5 +1,3 @@
-import sys
+from web.cli import run
 
-from web.cli import main
-
-sys.exit(main())
+run()

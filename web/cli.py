@@ -72,9 +72,20 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     finally:
         lock.release()
-    exit_now_if_abandoned(0)  # a model load Ctrl-C did not wait for: do not let the interpreter's exit abort it
     return 0
 
 
+def run(argv: list[str] | None = None) -> None:
+    """The ``streamvoice`` command: ``main``, then end the process.
+
+    A model load that Ctrl-C did not wait for may still run on its daemon thread; the interpreter's own exit
+    would abort inside torch, so the process ends at once instead. Only here, never in ``main``: a caller in
+    the same process (a test) must get its return code, not lose its process.
+    """
+    code = main(argv)
+    exit_now_if_abandoned(code)
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

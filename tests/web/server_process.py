@@ -2,7 +2,7 @@
 
 ``slow_load=`` makes the model load take that many seconds longer (a first start's download, a slow disk):
 the command then runs through this module as ``python -m tests.web.server_process``, which wraps
-``KokoroEngine.load`` with a sleep and calls the real ``web.cli.main``.
+``KokoroEngine.load`` with a sleep and calls the real ``web.cli.run``.
 """
 
 from __future__ import annotations
@@ -104,9 +104,10 @@ def _main() -> int:
         return real_load(config)
 
     KokoroEngine.load = slow_load  # type: ignore[method-assign]
-    from web.cli import main
+    from web.cli import run
 
-    return main(sys.argv[1:])
+    run(sys.argv[1:])  # like the ``streamvoice`` command: ends the process even while a load still runs
+    return 0
 
 
 if __name__ == "__main__":
