@@ -42,6 +42,8 @@ class Status(enum.StrEnum):
 
 #: Statuses that count towards the queue size (the App's "queue size" button).
 WAITING_STATUSES: frozenset[Status] = frozenset({Status.PENDING, Status.SYNTHESIZING, Status.READY})
+#: Statuses of a row still in its queue or playing: what Clear, removal and the audio cap act on.
+LIVE_STATUSES: frozenset[Status] = WAITING_STATUSES | {Status.PLAYING}
 
 
 class DeleteReason(enum.StrEnum):

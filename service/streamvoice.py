@@ -220,7 +220,7 @@ class StreamVoice:
     @staticmethod
     def _sizes(counts: dict[str, dict[str, int]], queue: QueueName) -> dict[str, int]:
         per_status = counts.get(queue.value, {})
-        size = sum(per_status.get(s.value, 0) for s in (Status.PENDING, Status.SYNTHESIZING, Status.READY))
+        size = sum(per_status.get(s.value, 0) for s in WAITING_STATUSES)
         return {"size": size, "ready": per_status.get(Status.READY.value, 0)}
 
     @property

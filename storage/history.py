@@ -12,14 +12,12 @@ from datetime import datetime
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from core.chat import Status
+from core.chat import LIVE_STATUSES, Status
 from storage.messages import MessageStore, StoredMessage, utcnow
 from storage.models import MessageRow
 
 #: End states a finished (history) item can be in; deleted rows are history whatever their status.
 _FINISHED = [Status.PLAYED.value, Status.SKIPPED.value, Status.ERROR.value]
-#: Statuses whose row is still in the queue (or playing): not replayable.
-_LIVE = {Status.PENDING, Status.SYNTHESIZING, Status.READY, Status.PLAYING}
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +74,7 @@ def replay_refusal(item: StoredMessage | None) -> str | None:
     """Why ``item`` cannot be replayed (HTTP 409), or ``None``. Only what was (or would have been) spoken."""
     if item is None:
         return None
-    if not item.is_deleted and item.status in _LIVE:
+    if not item.is_deleted and item.status in LIVE_STATUSES:  # still queued or playing: not replayable
         return f"message {item.id} is still in the queue"
     if not item.is_deleted and item.status is Status.SKIPPED:
         return f"message {item.id} was never spoken ({item.reason or 'skipped'})"

@@ -15,7 +15,7 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, Engine, Result, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from core.chat import WAITING_STATUSES, DeleteReason, QueueName, Source, Status
+from core.chat import LIVE_STATUSES, WAITING_STATUSES, DeleteReason, QueueName, Source, Status
 from storage.models import MessageRow, ServerStateRow
 
 
@@ -105,7 +105,7 @@ _INSERT_COLUMNS = ("queue", "source", "sent_by", "text", "spoken_text", "bits_am
 _SQLITE_INSERT = (f"INSERT INTO {MessageRow.__tablename__} ({', '.join(_INSERT_COLUMNS)}) "
                   f"VALUES ({', '.join('?' * len(_INSERT_COLUMNS))})")
 _WAITING = [s.value for s in WAITING_STATUSES]
-_LIVE = (*_WAITING, Status.PLAYING.value)
+_LIVE = [s.value for s in LIVE_STATUSES]
 
 
 class MessageStore:
