@@ -39,6 +39,7 @@ import aiohttp
 import soundfile as sf
 
 from bench.common import REPO_ROOT, CpuMeter, Row, format_table, load_texts, median, rss_mb, slope
+from bench.long_lines import section_long_lines
 from bench.server import USERNAME, ServerProcess, write_settings
 
 log = logging.getLogger("bench")
@@ -64,10 +65,11 @@ class Plan:
     memory_chunk: int = 100
     bare_memory_messages: int = 100
     engine_lines: int = 12
+    long_lines: int = 4
 
 
 TINY_PLAN = Plan(texts=6, block=3, backlog=8, latency_backlog=6, probes=2, background_rate=200.0, ingest_seconds=2.0,
-                 memory_messages=40, memory_chunk=10, bare_memory_messages=10, engine_lines=2)
+                 memory_messages=40, memory_chunk=10, bare_memory_messages=10, engine_lines=2, long_lines=1)
 
 
 def note(message: str) -> None:
@@ -420,7 +422,8 @@ async def run(args: argparse.Namespace, plan: Plan, work: Path) -> dict[str, Any
     results: dict[str, Any] = {"meta": meta}
     started = time.perf_counter()
     if "engines" in sections:
-        note("0/5 engines: StreamVoice fp32/bf16, bare kokoro, int8 ONNX peer, interleaved, 1 thread each")
+        note("0/5 engines: StreamVoice fp32/bf16 (with and without the fused vocoder), bare kokoro, int8 ONNX peer, "
+             "interleaved, 1 thread each")
         results["engines"] = section_engines(args, model_dir, work, plan)
     if sections & {"synthesis", "backlog", "latency"}:
         servers = await start_servers(roots, work, model_dir, args.device, "main")
@@ -434,6 +437,13 @@ async def run(args: argparse.Namespace, plan: Plan, work: Path) -> dict[str, Any
             if "latency" in sections:
                 note(f"3/5 latency: {plan.probes} mentions while draining a bits backlog under chat load")
                 results["latency"] = await section_latency(bare, servers, texts, plan)
+        finally:
+            stop_all(servers)
+    if "longlines" in sections:
+        note(f"6 long lines: {plan.long_lines} ~300-character mentions vs their first sentence alone, first audio")
+        servers = await start_servers({"streamvoice": REPO_ROOT}, work, model_dir, args.device, "longlines")
+        try:
+            results["longlines"] = await section_long_lines(servers["streamvoice"], texts, plan.long_lines)
         finally:
             stop_all(servers)
     if "ingest" in sections:
@@ -504,6 +514,13 @@ def table(results: dict[str, Any]) -> list[Row]:
                             "", "", ">= 5000/s, p99 < 50" if mode == "ws" else "report"))
             rows.append(Row("4 ingest", f"{mode} acked rows in DB ({name})",
                             f"{r['stored'] - r['acked_ids_missing_from_db']}/{r['stored']}", "", "", "all"))
+    if "longlines" in results:
+        ll = results["longlines"]
+        rows.append(Row("6 long lines", f"~300-char mention: POST -> first audio byte, median s (n={len(ll['lines'])})",
+                        f"{ll['median_long_first_audio_s']:.2f} (whole line {ll['median_long_whole_s']:.2f})",
+                        f"{ll['median_first_sentence_s']:.2f} (1st sentence alone)",
+                        f"{ll['median_ratio_first_audio']:.2f} (max {ll['max_ratio_first_audio']:.2f}; "
+                        f"whole {ll['median_ratio_whole']:.2f})", "<= 1.2"))
     if "memory" in results:
         m = results["memory"]
         rows.append(Row("5 memory", "RSS with the model loaded, MiB", f"{m['server_rss_loaded_mb']:.0f}",
@@ -526,7 +543,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tiny", action="store_true", help="CI mode: tiny random model, a few messages")
     parser.add_argument("--out", default="bench/results/results.json", help="where to write the full results (JSON)")
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda (server and baseline alike)")
-    parser.add_argument("--sections", default="engines,synthesis,backlog,latency,ingest,memory")
+    parser.add_argument("--sections", default="engines,synthesis,backlog,latency,longlines,ingest,memory")
     parser.add_argument("--peer", help="the int8 ONNX peer model (python bench/peer.py DIR builds it; default "
                                        "bench/results/peer/kokoro-v1.0.int8.onnx when present, else skipped)")
     parser.add_argument("--asr-python", default=os.environ.get("ASR_PYTHON"),
@@ -535,6 +552,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--backlog", type=int, help="lines for section 2 (default 100)")
     parser.add_argument("--memory-messages", type=int, help="messages for section 5 (default 1000)")
     parser.add_argument("--ingest-seconds", type=float, help="seconds per ingest run (default 10)")
+    parser.add_argument("--long-lines", type=int, help="long mentions for section 6 (default 4)")
     parser.add_argument("--before", help="also benchmark a server from this source tree (e.g. a `git archive` of an "
                                          "older commit) in sections 1-4, side by side")
     parser.add_argument("--workdir", help="keep servers' files here (default: a temporary folder, deleted)")
@@ -545,7 +563,7 @@ def main(argv: list[str] | None = None) -> int:
 
     plan = TINY_PLAN if args.tiny else Plan()
     overrides = {"texts": args.texts, "backlog": args.backlog, "memory_messages": args.memory_messages,
-                 "ingest_seconds": args.ingest_seconds}
+                 "ingest_seconds": args.ingest_seconds, "long_lines": args.long_lines}
     plan = Plan(**{**plan.__dict__, **{k: v for k, v in overrides.items() if v is not None}})
     work = Path(args.workdir).resolve() if args.workdir else Path(tempfile.mkdtemp(prefix="streamvoice-bench-"))
     work.mkdir(parents=True, exist_ok=True)

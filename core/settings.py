@@ -73,6 +73,8 @@ class Settings:
     device: str = "auto"
     #: Model compute precision: auto (bf16 on a CPU with native bf16, else fp32), fp32 or bf16.
     precision: str = "auto"
+    #: The vocoder's AdaIN + Snake chains in one compiled CPU kernel: auto/on (when a C compiler builds it) or off.
+    fused_vocoder: str = "auto"
     model_dir: str = ""
     audio_dir: str = "data/audio"
     database_url: str = "sqlite:///data/streamvoice.db"
@@ -129,6 +131,7 @@ class Settings:
 _LANG_CODES = frozenset("abefhipjz")
 _DEVICES = frozenset({"auto", "cpu", "cuda", "mps"})
 _PRECISIONS = frozenset({"auto", "fp32", "bf16"})
+_FUSED_VOCODER = frozenset({"auto", "on", "off"})
 
 
 def _number(key: str, value: Any, *, kind: type, low: float | None = None, high: float | None = None) -> Any:
@@ -252,6 +255,8 @@ def build_settings(raw: Mapping[str, Any], base: Settings | None = None) -> Sett
             values[key] = _moderation_setting(key, value)
         elif key == "twitch":
             values[key] = _twitch(value, settings.twitch)
+        elif key == "fused_vocoder" and isinstance(value, bool):  # YAML reads a bare on/off as a boolean
+            values[key] = "on" if value else "off"
         else:
             values[key] = _text(key, value)
     settings = dataclasses.replace(settings, **values)
@@ -268,6 +273,8 @@ def _check(settings: Settings) -> None:
         raise SettingsError("device", f"must be one of {', '.join(sorted(_DEVICES))}")
     if settings.precision.lower() not in _PRECISIONS:
         raise SettingsError("precision", f"must be one of {', '.join(sorted(_PRECISIONS))}")
+    if settings.fused_vocoder.lower() not in _FUSED_VOCODER:
+        raise SettingsError("fused_vocoder", f"must be one of {', '.join(sorted(_FUSED_VOCODER))}")
     if settings.banned_words_action not in {"skip", "replace"}:
         raise SettingsError("banned_words_action", "must be 'skip' or 'replace'")
     if "{text}" not in settings.username_template:

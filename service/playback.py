@@ -19,16 +19,18 @@ import asyncio
 import dataclasses
 import logging
 import os
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, TypeVar
 
 from core.captions import Captions
-from core.chat import QueueName, Status
+from core.chat import WAITING_STATUSES, QueueName, Status
 from core.moderation import SKIP_REASON, hold_for, playable_at, stale_cutoff
 from service.database import AsyncStore
 from service.events import Event
+from service.live_audio import AudioStream, LiveAudio
 from service.resilience import Backoff, LoopHealth, is_transient, retry_transient
 from service.synthesis import remove_files
 from storage.messages import StoredMessage, utcnow
@@ -54,6 +56,9 @@ class NowPlaying:
     item: StoredMessage
     waiting_for_audio: bool
     timeout: asyncio.TimerHandle | None = None
+    #: Started from its first sentence while the rest still renders (``service.live_audio``).
+    stream: AudioStream | None = None
+    started: float = 0.0
 
 
 class PlaybackController:
@@ -69,8 +74,13 @@ class PlaybackController:
         hold_seconds: Callable[[], float] = lambda: 0.0,
         mentions_max_age: Callable[[], float] = lambda: 0.0,
         health: LoopHealth | None = None,
+        live: LiveAudio | None = None,
+        cancel_synthesis: Callable[[int], None] = lambda message_id: None,
     ) -> None:
         self._db = db
+        #: Long lines rendering now: one may start from its first sentence (``_begin_stream``).
+        self._live = live or LiveAudio()
+        self._cancel_synthesis = cancel_synthesis
         #: "playback": the timers and autoplay runs (a locked database delays them, never ends them).
         self._health = health or LoopHealth()
         self._health.register("playback")
@@ -101,6 +111,17 @@ class PlaybackController:
         self.items_changed()
         async with self._lock:
             current = self.current
+            if current is not None and current.item.id == item.id and current.stream is not None:
+                if status is Status.READY:  # now with its WAV and exact duration (still playing)
+                    fresh = await self._db.call(self._db.store.get, item.id)
+                    if fresh is not None and fresh.status is Status.PLAYING:
+                        current.item = fresh
+                if self._stream_done_locked(current, status):
+                    return
+                self._finish_current_locked(cancel_render=False)
+                self._publish({"type": "stop", "id": item.id})
+                self._continue_autoplay()
+                return
             if current is None or current.item.id != item.id or not current.waiting_for_audio:
                 return
             if status is Status.READY:
@@ -110,6 +131,13 @@ class PlaybackController:
                     return
             self._finish_current_locked()
         self._continue_autoplay()
+
+    async def on_first_audio(self, message_id: int) -> None:
+        """A long line's first sentence is rendered; if a player waits for that item, start streaming it."""
+        async with self._lock:
+            current = self.current
+            if current is not None and current.item.id == message_id and current.waiting_for_audio:
+                await self._begin_stream(current.item)
 
     # --- the App's buttons --------------------------------------------------------------------------
     async def play(self) -> StoredMessage:
@@ -147,9 +175,9 @@ class PlaybackController:
             current = self.current
             if current is None:
                 return None
-            if to is Status.READY and not current.waiting_for_audio:
-                await self._db.call(self._db.store.transition, current.item.id, [Status.PLAYING], Status.READY)
-            self._finish_current_locked()
+            if to is Status.READY and not current.waiting_for_audio:  # a streamed item goes on rendering
+                await self._db.call(self._db.store.unplay, current.item.id)
+            self._finish_current_locked(cancel_render=to is not Status.READY)
             self._publish({"type": "stop", "id": current.item.id})
             return current.item
 
@@ -242,6 +270,8 @@ class PlaybackController:
     async def _start_locked(self, item: StoredMessage) -> None:
         if item.status is Status.READY:
             await self._begin(item)
+        elif item.status is Status.SYNTHESIZING and self._live.has_audio(item.id):
+            await self._begin_stream(item)
         else:
             self.current = NowPlaying(item, waiting_for_audio=True)
             self._prefer(item.id)
@@ -259,8 +289,45 @@ class PlaybackController:
         loop = asyncio.get_running_loop()
         timeout = loop.call_later((item.duration_s or 0) + self._grace(), self._timed_out, item.id)
         self.current = NowPlaying(playing, waiting_for_audio=False, timeout=timeout)
-        self._publish({"type": "play", **self._describe(playing), "captions": captions_of(playing)})
+        self._publish({"type": "play", **self._describe(playing), "streaming": False,
+                       "captions": captions_of(playing)})
         self._state_changed()
+
+    async def _begin_stream(self, item: StoredMessage) -> None:
+        """Play a long line from its first sentence on: players get ``/audio/{id}.wav`` as a stream that grows
+        while the rest renders (``streaming: true``, no duration yet); the WAV file and the exact duration come
+        when the render ends (``_stream_done_locked``)."""
+        stream = self._live.get(item.id)
+        if stream is None or not self._live.has_audio(item.id):
+            return  # done meanwhile: ``on_synthesis_done`` starts it from its file
+        if not await self._db.call(self._db.store.transition, item.id, [Status.SYNTHESIZING], Status.PLAYING):
+            fresh = await self._db.call(self._db.store.get, item.id)
+            if fresh is not None and fresh.status is Status.READY:
+                await self._begin(fresh)
+            elif fresh is None or fresh.is_deleted or fresh.status not in WAITING_STATUSES:
+                self._finish_current_locked()
+            return
+        self._prefer(None)
+        playing = dataclasses.replace(item, status=Status.PLAYING)
+        self.current = NowPlaying(playing, waiting_for_audio=False, stream=stream, started=time.monotonic())
+        self._publish({"type": "play", **self._describe(playing), "audio_url": f"/audio/{item.id}.wav",
+                       "duration": None, "streaming": True, "captions": None})
+        log.info("message %d: playing from its first sentence while %d more render", item.id, stream.chunks - 1)
+        self._state_changed()
+
+    def _stream_done_locked(self, current: NowPlaying, status: Status) -> bool:
+        """The streamed item's render ended. True: it plays on (the vanished-player timeout now counts from
+        the audio's known end); False: it failed, the caller stops it."""
+        stream = current.stream
+        assert stream is not None
+        if status is Status.ERROR:
+            return False
+        remaining = max(0.0, stream.seconds - (time.monotonic() - current.started))
+        current.stream = None
+        current.timeout = asyncio.get_running_loop().call_later(
+            remaining + self._grace(), self._timed_out, current.item.id)
+        self._state_changed()
+        return True
 
     async def _resynthesize_locked(self, item: StoredMessage) -> None:
         """The item's WAV vanished (deleted by hand, a cleanup tool): never announce it, never count it played.
@@ -289,9 +356,12 @@ class PlaybackController:
             remove_files([path])
         self._finish_current_locked()
 
-    def _finish_current_locked(self) -> None:
+    def _finish_current_locked(self, cancel_render: bool = True) -> None:
+        """Forget the current item; one still streaming stops rendering too (nobody will hear the rest)."""
         if self.current is not None and self.current.timeout is not None:
             self.current.timeout.cancel()
+        if cancel_render and self.current is not None and self.current.stream is not None:
+            self._cancel_synthesis(self.current.item.id)
         self.current = None
         self._prefer(None)
         self._state_changed()

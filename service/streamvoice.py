@@ -23,6 +23,7 @@ from core.viewer_voice import changed_voice_specs, login_key, resolve_voice
 from core.voice_command import VoiceAction, VoiceCommand, VoiceCommandMemory, voice_command
 from service.database import AsyncStore
 from service.events import Event, EventHub
+from service.live_audio import LiveAudio
 from service.live_settings import LiveSettings
 from service.moderation import Moderator
 from service.playback import PlaybackController
@@ -71,6 +72,8 @@ class StreamVoice:
         self.voice_commands = VoiceCommandMemory()
         #: Set by the Twitch bot when it runs: "connected", "reconnecting", "error: ...".
         self.twitch_state = "disabled"
+        #: Long lines' audio while they render: playback starts them from their first sentence.
+        self.live_audio = LiveAudio()
         self.playback = PlaybackController(
             self.db, self.events.publish, self.events.state_changed, self.describe,
             cooldown=lambda: self.settings.current.autoplay_cooldown,
@@ -79,6 +82,8 @@ class StreamVoice:
             hold_seconds=lambda: self.settings.current.hold_seconds,
             mentions_max_age=lambda: self.settings.current.mentions_max_age,
             health=self.loops,
+            live=self.live_audio,
+            cancel_synthesis=lambda message_id: self.worker.cancel(message_id),
         )
         self.moderation = Moderator(self.db, self.writer, self.playback, self.events.state_changed,
                                     self.playback.items_changed)
@@ -90,6 +95,8 @@ class StreamVoice:
             protect=lambda: self.playback.current.item.id if self.playback.current else None,
             engine_loader=engine_loader,
             health=self.loops,
+            live=self.live_audio,
+            on_first_audio=self._first_audio,
         )
         self._pending_callbacks: set[Any] = set()
 
@@ -126,7 +133,8 @@ class StreamVoice:
     def engine_config(self, settings: Settings | None = None) -> EngineConfig:
         s = settings or self.settings.current
         return EngineConfig(lang_code=s.lang_code, device=s.device, model_dir=s.model_dir, voice=s.voice,
-                            voices=dict(s.voices), speed=s.speed, precision=s.precision)
+                            voices=dict(s.voices), speed=s.speed, precision=s.precision,
+                            fused_vocoder=s.fused_vocoder)
 
     # --- ingest -------------------------------------------------------------------------------------
     async def accept(self, chat: IncomingChat) -> AcceptResult:
@@ -273,6 +281,9 @@ class StreamVoice:
     def _synthesis_done(self, item: StoredMessage, status: Status) -> None:
         self.events.state_changed()
         self._spawn(retry_transient("playback", self.loops, lambda: self.playback.on_synthesis_done(item, status)))
+
+    def _first_audio(self, item: StoredMessage) -> None:
+        self._spawn(retry_transient("playback", self.loops, lambda: self.playback.on_first_audio(item.id)))
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.ensure_future(coro)

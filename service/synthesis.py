@@ -8,6 +8,11 @@ the row ready only if it is still being synthesised (a Clear meanwhile wins). A 
 between model blocks while they run. When a line for the active queue arrives while every lane renders the
 *other* queue, the newest such render is cancelled and its row goes back to pending, so the line the
 streamer is listening to starts at once instead of one backlog item later (bench/README.md, "latency").
+
+A line of several chunks (a long line is cut at sentence ends) is streamed while it renders: each chunk's
+audio goes to ``service.live_audio`` at once, and after the first one playback may start the item
+(``on_first_audio``); the WAV file and the row's duration are written when the whole line is done, as
+for any other line.
 """
 
 from __future__ import annotations
@@ -26,13 +31,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
+import numpy as np
+
 from core.chat import QueueName, Status
 from core.settings import SettingsError
 from service.daemon_thread import run_in_daemon_thread
 from service.database import AsyncStore
+from service.live_audio import AudioStream, LiveAudio
 from service.resilience import Backoff, LoopHealth, retry_transient
 from storage.messages import RemovedAudio, StoredMessage
-from tts.engine import SAMPLE_RATE, EngineConfig, EngineUnavailable, KokoroEngine, RenderCancelled, Speech
+from tts.engine import SAMPLE_RATE, Chunk, EngineConfig, EngineUnavailable, KokoroEngine, RenderCancelled, Speech
 from tts.wav import write_wav_atomic
 
 log = logging.getLogger(__name__)
@@ -82,8 +90,14 @@ class SynthesisWorker:
         protect: Callable[[], int | None],
         engine_loader: Callable[[EngineConfig], KokoroEngine] = KokoroEngine.load,
         health: LoopHealth | None = None,
+        live: LiveAudio | None = None,
+        on_first_audio: Callable[[StoredMessage], None] = lambda item: None,
     ) -> None:
         self._db = db
+        #: Long lines' audio while they render (``service.live_audio``); ``on_first_audio`` when a first
+        #: sentence of such a line is readable there (playback may start it).
+        self.live = live or LiveAudio()
+        self._on_first_audio = on_first_audio
         #: "synthesis": the lanes' database work; "audio": writing WAVs (a full disk, an unwritable folder).
         self._health = health or LoopHealth()
         self._health.register("synthesis")
@@ -136,6 +150,12 @@ class SynthesisWorker:
         self._wakeup.set()
         if (queue is not None and queue is self._active_queue()) or self.prefer is not None:
             self._preempt_other_queue()
+
+    def cancel(self, message_id: int) -> None:
+        """Stop rendering ``message_id`` (it was stopped, skipped or removed while it streamed)."""
+        for render in self._renders.values():
+            if any(item.id == message_id for item in render.items):
+                render.cancel.set()
 
     def _preempt_other_queue(self) -> None:
         if len(self._renders) < self._lanes:
@@ -255,9 +275,17 @@ class SynthesisWorker:
         engine = self.engine
         assert engine is not None
         text = item.spoken_text if item.spoken_text is not None else item.text
+        stream: AudioStream | None = None
+        rendered = False
         try:
+            plan: list[Chunk] = await self._on_lane(lane, engine.plan, text)  # type: ignore[assignment]
+            on_chunk = None
+            if len(plan) > 1:  # a long line: its first sentence may play while the rest renders
+                stream = self.live.open(item.id, len(plan))
+                on_chunk = self._stream_sink(item, stream)
             speech: Speech = await self._on_lane(  # type: ignore[assignment]
-                lane, functools.partial(engine.speak, voice=item.voice), text, cancel, urgent)
+                lane, functools.partial(engine.speak, voice=item.voice, plan=plan), text, cancel, urgent, on_chunk)
+            rendered = True
         except asyncio.CancelledError:
             await self._db.call(self._db.store.release_claims, [item.id])
             raise
@@ -268,7 +296,29 @@ class SynthesisWorker:
         except Exception as exc:
             await self._failed(item, exc)
             return
-        await self._store(item, speech)
+        finally:
+            if stream is not None and not rendered:
+                self.live.close(item.id, stream, ok=False)  # ended short: its readers end too
+        stored = False
+        try:
+            stored = await self._store(item, speech)
+        finally:
+            if stream is not None:
+                self.live.close(item.id, stream, ok=stored)
+                if not stored:  # no WAV (cleared, or the disk refused it): a player may be streaming it
+                    self._on_change(item, Status.PENDING)
+
+    def _stream_sink(self, item: StoredMessage, stream: AudioStream) -> Callable[[np.ndarray], None]:
+        """``on_chunk`` for a streamed render (runs on the render thread): each chunk's PCM into ``stream``;
+        after the first one, ``on_first_audio`` on the event loop."""
+        first = [True]
+
+        def sink(audio: np.ndarray) -> None:
+            then = (lambda: self._on_first_audio(item)) if first[0] else None
+            first[0] = False
+            stream.append_from_thread(audio, then)
+
+        return sink
 
     async def _synthesize_batch(self, items: list[StoredMessage], lane: int) -> None:
         """Several rows in shared forward passes; each row still succeeds or fails on its own."""
@@ -293,8 +343,9 @@ class SynthesisWorker:
         await self._retry(self._db.store.end_synthesis, item.id, Status.ERROR, reason)
         self._on_change(item, Status.ERROR)
 
-    async def _store(self, item: StoredMessage, speech: Speech) -> None:
-        """Write the WAV and mark the row ready (with its word timings), unless it was cleared meanwhile."""
+    async def _store(self, item: StoredMessage, speech: Speech) -> bool:
+        """Write the WAV and mark the row ready (with its word timings), unless it was cleared meanwhile.
+        True when the row has its WAV now."""
         engine = self.engine
         assert engine is not None
         audio = speech.audio
@@ -308,10 +359,10 @@ class SynthesisWorker:
             raise
         except OSError as exc:  # the environment's fault (full disk, unwritable folder, EMFILE), not the message's
             await self._audio_write_failed(item, exc)
-            return
+            return False
         except Exception as exc:
             await self._failed(item, exc)
-            return
+            return False
         if self._audio_failures:
             self._audio_failures = 0
             self._health.ok("audio")
@@ -321,7 +372,7 @@ class SynthesisWorker:
             word_timings=speech.captions.to_json())
         if not stored:  # cleared while we were synthesising: it must not come back
             remove_files([str(path)])
-            return
+            return False
         if item.queue is QueueName.MENTIONS:
             removed: list[RemovedAudio] = await self._retry(
                 self._db.store.enforce_audio_cap, QueueName.MENTIONS, self._mentions_cap(), self._protect())
@@ -329,6 +380,7 @@ class SynthesisWorker:
                 log.info("mentions audio over its cap: dropped %d oldest item(s)", len(removed))
                 remove_files([r.audio_path for r in removed])
         self._on_change(item, Status.READY)
+        return True
 
     async def _audio_write_failed(self, item: StoredMessage, exc: OSError) -> None:
         """The WAV could not be written: the row goes back to pending (retried after a backoff), never ``error``."""

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Engine, Result, func, insert, or_, select, update
+from sqlalchemy import CursorResult, Engine, Result, case, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from core.chat import LIVE_STATUSES, WAITING_STATUSES, DeleteReason, QueueName, Source, Status
@@ -219,13 +219,16 @@ class MessageStore:
 
     def finish_synthesis(self, message_id: int, *, audio_path: str, audio_bytes: int, duration_s: float,
                          voice: str, word_timings: str | None = None) -> bool:
-        """``synthesizing`` -> ``ready``. False when the row was cleared meanwhile (caller drops the WAV)."""
+        """``synthesizing`` -> ``ready``; a row already ``playing`` (streamed while it rendered) keeps playing and
+        gets its WAV. False when the row was cleared, skipped or played meanwhile (caller drops the WAV)."""
         with self._session() as session, session.begin():
             result = session.execute(
                 update(MessageRow)
-                .where(MessageRow.id == message_id, MessageRow.status == Status.SYNTHESIZING.value,
-                       MessageRow.is_deleted.is_(False))
-                .values(status=Status.READY.value, audio_path=audio_path, audio_bytes=audio_bytes,
+                .where(MessageRow.id == message_id, MessageRow.is_deleted.is_(False),
+                       MessageRow.status.in_([Status.SYNTHESIZING.value, Status.PLAYING.value]))
+                .values(status=case((MessageRow.status == Status.PLAYING.value, Status.PLAYING.value),
+                                    else_=Status.READY.value),
+                        audio_path=audio_path, audio_bytes=audio_bytes,
                         duration_s=duration_s, voice=voice, word_timings=word_timings,
                         synthesized_at=utcnow()))
             return _rowcount(result) == 1
@@ -247,11 +250,12 @@ class MessageStore:
             return (False, None) if row is None else (True, row[0])
 
     def end_synthesis(self, message_id: int, status: Status, reason: str) -> None:
-        """``synthesizing`` -> ``error`` (synthesis raised) or ``skipped`` (nothing to say)."""
+        """``synthesizing`` (or ``playing`` while streamed) -> ``error`` (synthesis raised) or ``skipped``."""
         with self._session() as session, session.begin():
             session.execute(
                 update(MessageRow)
-                .where(MessageRow.id == message_id, MessageRow.status == Status.SYNTHESIZING.value)
+                .where(MessageRow.id == message_id,
+                       MessageRow.status.in_([Status.SYNTHESIZING.value, Status.PLAYING.value]))
                 .values(status=status.value, reason=reason[:2000]))
 
     def release_claims(self, message_ids: Sequence[int]) -> None:
@@ -273,6 +277,18 @@ class MessageStore:
                 .where(MessageRow.id == message_id, MessageRow.is_deleted.is_(False),
                        MessageRow.status.in_([s.value for s in from_statuses]))
                 .values(**values))
+            return _rowcount(result) == 1
+
+    def unplay(self, message_id: int) -> bool:
+        """A ``playing`` row back to waiting (a mode switch): ``ready`` when its WAV exists, else
+        ``synthesizing`` (it was streamed while rendering; the render goes on and makes it ready)."""
+        with self._session() as session, session.begin():
+            result = session.execute(
+                update(MessageRow)
+                .where(MessageRow.id == message_id, MessageRow.is_deleted.is_(False),
+                       MessageRow.status == Status.PLAYING.value)
+                .values(status=case((MessageRow.audio_path.is_(None), Status.SYNTHESIZING.value),
+                                    else_=Status.READY.value)))
             return _rowcount(result) == 1
 
     def forget_audio(self, message_id: int) -> str | None:

@@ -70,7 +70,7 @@ async def start_server(engine_loader: SharedEngineLoader) -> AsyncIterator[Any]:
     clients: list[TestClient[Any, Any]] = []
 
     async def start(settings: Settings, settings_path: Path | None = None, **kwargs: Any) -> TestClient[Any, Any]:
-        app = create_app(settings, settings_path, engine_loader=engine_loader, **kwargs)
+        app = create_app(settings, settings_path, **{"engine_loader": engine_loader, **kwargs})
         client: TestClient[Any, Any] = TestClient(TestServer(app, host="127.0.0.1"))
         await client.start_server()
         clients.append(client)

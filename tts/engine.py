@@ -29,6 +29,7 @@ import numpy as np
 import torch
 
 from core.captions import Captions, TimedChunk, Token, build_captions
+from core.speech_chunks import Piece, cut_points, is_closer, mark_of, split_at
 from core.voice_mix import VoiceShare, parse_voice_mix
 from tts import g2p
 from tts.batched import batch_groups
@@ -51,8 +52,12 @@ CPU_LANES = 2
 #: Chunks per forward pass on CUDA; CPU renders one chunk per pass (batching is slower there).
 CUDA_MAX_BATCH = 8
 #: Phonemes per forward pass on CUDA: activations grow with the batch's audio (about 2 MiB per phoneme on the
-#: real weights, measured on an H100); 400 keeps the GPU under 1 GB with the model (bench/README.md, "GPU").
-CUDA_BATCH_PHONEMES = 400
+#: real weights, measured on an H100). 200 keeps the peak at ~1 GiB with the model (994-1,015 MiB) and still
+#: drains a backlog ~3x faster than bare kokoro; 400 peaked at 1,290 MiB (bench/README.md, "GPU").
+CUDA_BATCH_PHONEMES = 200
+#: oneDNN primitives kept (``limit_onednn_cache``): enough for the repeats inside one render, not for every
+#: input length ever seen.
+ONEDNN_CACHE_ENTRIES = 64
 
 
 class EngineUnavailable(RuntimeError):
@@ -80,13 +85,15 @@ def _between_blocks(_module: torch.nn.Module, _args: Any) -> None:
         control.engine._yield(control.cancel, control.urgent)
 
 
-def _prepare_model(model: Any) -> None:
+def _prepare_model(model: Any, pause_points: bool = True) -> None:
     """Make the model cheaper and safe to share between render threads, without changing its output.
 
     kokoro builds its convolutions with the deprecated ``weight_norm``, whose hook recomputes every weight
     from ``weight_g``/``weight_v`` on each call and writes it back onto the module: wasted work, and a write
     race with two threads. Folding computes each weight once, with the same function (bit-identical audio).
-    The hooks that pause or cancel a render go on every convolution and LSTM.
+    The hooks that pause or cancel a render go on every convolution and LSTM (``pause_points``; on CUDA there are
+    none: one lane renders there, a chunk takes milliseconds, and a Python hook per kernel launch cost ~20 % of a
+    one-line render's time on an H100; a render is still cancelled between chunks).
     """
     from torch.nn.utils.weight_norm import WeightNorm, remove_weight_norm
 
@@ -95,7 +102,7 @@ def _prepare_model(model: Any) -> None:
             if isinstance(hook, WeightNorm):
                 remove_weight_norm(module, hook.name)
     for module in model.modules():  # every convolution and LSTM: a few ms apart at most
-        if isinstance(module, (torch.nn.Conv1d, torch.nn.ConvTranspose1d, torch.nn.LSTM)):
+        if pause_points and isinstance(module, (torch.nn.Conv1d, torch.nn.ConvTranspose1d, torch.nn.LSTM)):
             module.register_forward_pre_hook(_between_blocks)
 
 
@@ -131,6 +138,9 @@ class EngineConfig:
     speed: float = 1.0
     #: ``fp32``, ``bf16`` (autocast: matrix products and convolutions in bfloat16) or ``auto`` (``resolve_precision``).
     precision: str = "fp32"
+    #: ``auto``/``on``: the generator's AdaIN + Snake chains in one compiled CPU kernel (``tts.fused_vocoder``)
+    #: when it can be built; ``off``: kokoro's own forward.
+    fused_vocoder: str = "off"
 
 
 def cpu_has_native_bf16() -> bool:
@@ -185,6 +195,8 @@ class KokoroEngine:
         self.max_batch = 1
         #: ``fp32`` or ``bf16``: the model's compute precision (``resolve_precision``); set by ``load``.
         self.precision = "fp32"
+        #: True when the generator runs through ``tts.fused_vocoder`` (``use_fused_vocoder``).
+        self.fused_vocoder = False
         self._renders = threading.Condition()
         self._running = 0
         self._urgent = 0
@@ -196,19 +208,23 @@ class KokoroEngine:
         from kokoro import KModel
 
         device = resolve_device(config.device)
+        if device.startswith("cuda"):
+            # grow the CUDA cache in place instead of keeping one block per batch shape: 1,448 instead of
+            # 1,838 MiB reserved for the same work on an H100 (the GPU memory the streamer's game loses)
+            os.environ.setdefault("PYTORCH_CUDA_ALLOC_CONF", "expandable_segments:True")
         limit_malloc_arenas()
+        limit_onednn_cache()
         try:
             if config.model_dir:
                 model_dir = Path(config.model_dir)
                 for needed in ("config.json", MODEL_FILE):
                     if not (model_dir / needed).is_file():
                         raise EngineUnavailable(f"model_dir {str(model_dir)!r} has no {needed}")
-                model = KModel(repo_id=REPO_ID, config=str(model_dir / "config.json"),
-                               model=str(model_dir / MODEL_FILE))
+                model = _load_kmodel(str(model_dir / "config.json"), str(model_dir / MODEL_FILE))
             else:
                 model = KModel(repo_id=REPO_ID)
             model = model.to(device).eval()
-            _prepare_model(model)
+            _prepare_model(model, pause_points=device == "cpu")
         except EngineUnavailable:
             raise
         except Exception as exc:  # hub download failure, corrupt file, CUDA error...
@@ -217,6 +233,7 @@ class KokoroEngine:
         pipeline, g2p_kind = _make_pipeline(config.lang_code, model)
         engine = cls(model, pipeline, device, config.model_dir, g2p_kind)
         engine.precision = resolve_precision(config.precision, device)
+        engine.use_fused_vocoder(config.fused_vocoder)
         engine.configure_parallelism()
         engine.set_voice(config.voice, config.voices or {}, config.speed)
         engine.synthesize("Hello.")  # warm-up: first call pays for lazy initialisation
@@ -277,13 +294,16 @@ class KokoroEngine:
         """Text -> chunks of at most 510 phonemes, with the G2P tokens when the tier has them (captions)."""
         # One G2P at a time: misaki's espeak fallback and espeak-ng itself keep global state, and two lanes
         # phonemizing at once garbled each other's output. G2P is ~1 % of a render, so nothing is lost.
+        # Long lines are cut at sentence ends first (``core.speech_chunks``): the first sentence can play while
+        # the rest renders. Kokoro's 510-symbol limit then applies to each piece, as before.
         with self._g2p_lock:
             if self.g2p_kind in {"misaki", "misaki-lexicon"}:
                 _, tokens = self.pipeline.g2p(text)
                 return [Chunk(ps, tuple(Token(t.text, t.phonemes or "", bool(t.whitespace)) for t in tks))
-                        for _, ps, tks in self.pipeline.en_tokenize(tokens) if ps]
+                        for sentence in _sentences(tokens)
+                        for _, ps, tks in self.pipeline.en_tokenize(sentence) if ps]
             phonemes, _ = self.pipeline.g2p(_MARKUP_LINK.sub(r"\1", text))  # espeak reads no misaki markup
-        return [Chunk(ps) for ps in _split_phonemes(phonemes)]
+        return [Chunk(ps) for sentence in _phoneme_sentences(phonemes) for ps in _split_phonemes(sentence)]
 
     def _voice(self, voice: str | None = None) -> tuple[torch.Tensor, float]:
         """The pack to speak with: the engine's voice, or ``voice`` (a voice spec) from the bounded cache."""
@@ -308,9 +328,11 @@ class KokoroEngine:
         return np.concatenate([audio for audio, _ in pieces])
 
     def speak(self, text: str, cancel: threading.Event | None = None, urgent: bool = False,
-              on_chunk: ChunkSink | None = None, *, voice: str | None = None) -> Speech:
-        """Text -> audio and word timings; ``on_chunk`` gets each chunk's audio as soon as it is rendered."""
-        plan = self.plan(text)
+              on_chunk: ChunkSink | None = None, *, voice: str | None = None,
+              plan: Sequence[Chunk] | None = None) -> Speech:
+        """Text -> audio and word timings; ``on_chunk`` gets each chunk's audio as soon as it is rendered.
+        ``plan``: ``self.plan(text)`` when the caller already made it (to see how many chunks are coming)."""
+        plan = self.plan(text) if plan is None else plan
         pieces = self._render_chunks([c.phonemes for c in plan], cancel, urgent, on_chunk, voice=voice)
         return _speech(plan, pieces, text)
 
@@ -347,6 +369,24 @@ class KokoroEngine:
                 self._renders.notify_all()
         release_free_heap()
         return pieces
+
+    def use_fused_vocoder(self, mode: str) -> bool:
+        """``auto``/``on``: route the generator's AdaIN + Snake chains through ``tts.fused_vocoder`` (CPU only;
+        when the kernel cannot be built, say why and keep kokoro's forward); ``off``: kokoro's forward."""
+        from tts import fused_vocoder
+
+        mode = mode.lower()
+        if mode == "off" or self.device != "cpu":
+            fused_vocoder.uninstall(self.model)
+            self.fused_vocoder = False
+            return False
+        reason = fused_vocoder.install(self.model)
+        if reason:
+            fused_vocoder.uninstall(self.model)
+            log.log(logging.WARNING if mode == "on" else logging.INFO,
+                    "fused vocoder kernel unavailable (%s); using kokoro's own forward", reason)
+        self.fused_vocoder = not reason
+        return self.fused_vocoder
 
     def _autocast(self) -> Any:
         """bf16 autocast for the ``bf16`` precision; a no-op context for fp32."""
@@ -462,12 +502,24 @@ def _glibc() -> Any:
     return _LIBC or None
 
 
-def limit_malloc_arenas(arenas: int = 2) -> None:
+def limit_malloc_arenas(arenas: int = 1) -> None:
     """Cap glibc's malloc arenas (``M_ARENA_MAX``). Each thread that allocates may get an arena of its own
-    (up to 8 per core), and freed render buffers stay in it; two are enough for two render lanes."""
+    (up to 8 per core), and freed render buffers stay in it. One arena: what one lane's render frees, the other
+    lane reuses, so two renders side by side peak lower (1,166 vs 1,226 MiB in the probe, bench/README.md
+    "Memory"); torch allocates per operation, not per element, so the shared lock costs nothing measurable.
+    Threads that allocated before this call keep the arenas they have (glibc only stops making new ones)."""
     libc = _glibc()
     if libc is not None:
         libc.mallopt(-8, arenas)  # M_ARENA_MAX
+
+
+def limit_onednn_cache(entries: int = ONEDNN_CACHE_ENTRIES) -> None:
+    """Bound oneDNN's primitive cache (``ONEDNN_PRIMITIVE_CACHE_CAPACITY``, default 1024 entries) unless the
+    environment sets it. Every convolution gets a primitive per input length, and chat lines all differ in
+    length, so the default cache filled with entries that are almost never used again (~80 MB of RSS after 40
+    messages, bench/README.md "Memory"). oneDNN reads the variable when it makes its first primitive, so this
+    must run before the first convolution (the engine calls it before loading)."""
+    os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", str(entries))
 
 
 def release_free_heap() -> None:
@@ -476,6 +528,20 @@ def release_free_heap() -> None:
     libc = _glibc()
     if libc is not None:
         libc.malloc_trim(0)
+
+
+def _load_kmodel(config_path: str, model_path: str) -> Any:
+    """The model from local files, its weights held once (``tts.model_load``); kokoro's own ``KModel`` load
+    (weights held twice while it loads) when that way fails, e.g. with a checkpoint of another layout."""
+    from kokoro import KModel
+
+    from tts.model_load import load_kmodel
+
+    try:
+        return load_kmodel(REPO_ID, config_path, model_path)
+    except Exception as exc:
+        log.warning("lean model load failed (%s: %s); loading with KModel", type(exc).__name__, exc)
+    return KModel(repo_id=REPO_ID, config=config_path, model=model_path)
 
 
 def _usable_cpus() -> int:
@@ -507,6 +573,20 @@ def _make_pipeline(lang_code: str, model: Any) -> tuple[Any, str]:
         log.warning("misaki lexicon G2P failed too (%s); falling back to espeak-ng phonemes", exc)
     pipeline.g2p = g2p.espeak_g2p(british=lang_code == "b")
     return pipeline, "espeak"
+
+
+def _sentences(tokens: Sequence[Any]) -> list[list[Any]]:
+    """misaki tokens cut where ``core.speech_chunks`` says (a short line stays whole)."""
+    pieces = [Piece(len(t.phonemes or "") + (1 if t.whitespace else 0), mark_of(t.phonemes or t.text),
+                    is_closer(t.text)) for t in tokens]
+    return split_at(tokens, cut_points(pieces))
+
+
+def _phoneme_sentences(phonemes: str) -> list[str]:
+    """An espeak phoneme string cut the same way (its words end in the punctuation espeak kept)."""
+    words = phonemes.split()
+    pieces = [Piece(len(w) + 1, mark_of(w), is_closer(w)) for w in words]
+    return [" ".join(group) for group in split_at(words, cut_points(pieces))]
 
 
 def _split_phonemes(phonemes: str) -> list[str]:

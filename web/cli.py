@@ -13,6 +13,7 @@ from core.exposure import bind_warnings
 from core.settings import SettingsError, load_settings
 from service.daemon_thread import exit_now_if_abandoned
 from service.instance_lock import AlreadyRunning, InstanceLock, lock_folders
+from tts.engine import limit_malloc_arenas
 from web import serve
 from web.preflight import BIND_ERRORS, StartupProblem, check_database_file, check_port_free, describe_bind_error
 
@@ -23,6 +24,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="settings file (default: ./settings.yaml when present, else built-in defaults)")
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     args = parser.parse_args(argv)
+    # before any thread allocates: each thread that mallocs may get an arena of its own, whose freed render
+    # memory stays in the process (bench/README.md, "Memory"); capped here, the cap covers every thread
+    limit_malloc_arenas()
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.captureWarnings(True)
     for handler in logging.getLogger().handlers:  # escaped, throttled, redacted (core/log_hygiene.py)

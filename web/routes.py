@@ -8,6 +8,7 @@ from typing import Any
 from aiohttp import web
 
 from core.chat import Source, Status
+from tts.wav import streaming_header
 from web import captions, commands, dashboard_api, pages
 from web.json_body import BodyError, read_json
 from web.keys import STREAMVOICE
@@ -47,16 +48,31 @@ async def health(request: web.Request) -> web.Response:
 
 
 async def audio(request: web.Request) -> web.StreamResponse:
-    """A ready (or playing) item's WAV; 404 for unknown, deleted, played or not-yet-synthesised ids."""
+    """A ready (or playing) item's WAV; 404 for unknown, deleted, played or not-yet-synthesised ids.
+
+    A long line that plays while it still renders is sent as it grows (``service.live_audio``): a WAV header
+    whose sizes say "unknown", then each sentence's samples as they are rendered, chunked, until the end.
+    """
     sv = request.app[STREAMVOICE]
     message_id = ascii_id(request.match_info["id"])
     if message_id is None:
         raise web.HTTPNotFound(reason="no such audio")
     item = await sv.db.call(sv.db.store.get, message_id)
-    if (item is None or item.is_deleted or item.audio_path is None
-            or item.status not in {Status.READY, Status.PLAYING}):
+    if item is None or item.is_deleted or item.status not in {Status.READY, Status.PLAYING, Status.SYNTHESIZING}:
         raise web.HTTPNotFound(reason="no such audio")
-    return web.FileResponse(item.audio_path, headers={"Content-Type": "audio/wav", "Cache-Control": "no-store"})
+    headers = {"Content-Type": "audio/wav", "Cache-Control": "no-store"}
+    if item.audio_path is not None and item.status is not Status.SYNTHESIZING:
+        return web.FileResponse(item.audio_path, headers=headers)
+    stream = sv.live_audio.get(message_id)
+    if stream is None or not stream.has_audio:
+        raise web.HTTPNotFound(reason="no such audio")
+    response = web.StreamResponse(headers={**headers, "X-Streaming": "1"})
+    await response.prepare(request)
+    await response.write(streaming_header())
+    async for block in stream.read():
+        await response.write(block)
+    await response.write_eof()
+    return response
 
 
 async def openapi(request: web.Request) -> web.Response:

@@ -18,7 +18,7 @@ from service.synthesis import SynthesisWorker
 from storage.database import create_database
 from storage.messages import MessageStore, NewMessage
 from tests.conftest import wait_for
-from tts.engine import EngineConfig, RenderCancelled, Speech
+from tts.engine import Chunk, EngineConfig, RenderCancelled, Speech
 
 
 class ScriptedEngine:
@@ -44,8 +44,11 @@ class ScriptedEngine:
                     raise RenderCancelled("cancelled")
         return np.full(2400, 0.1, dtype=np.float32)
 
+    def plan(self, text: str) -> list[Chunk]:
+        return [Chunk(text)]
+
     def speak(self, text: str, cancel: threading.Event | None = None, urgent: bool = False,
-              on_chunk: Any = None, *, voice: str | None = None) -> Speech:
+              on_chunk: Any = None, *, voice: str | None = None, plan: Any = None) -> Speech:
         audio = self.synthesize(text, cancel, urgent, voice=voice)
         return Speech(audio, build_captions([], text))
 

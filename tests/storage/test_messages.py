@@ -94,3 +94,43 @@ def test_recover(store: MessageStore, tmp_path: Path) -> None:
     statuses = {m.id: m.status for m in store.waiting(QueueName.MENTIONS)}
     assert statuses == {synth: Status.PENDING, ready_missing: Status.PENDING, ready_ok: Status.READY,
                         playing: Status.READY}
+
+
+def test_a_streamed_row_plays_while_it_renders_and_gets_its_wav(store: MessageStore) -> None:
+    """Issue 11 goal 3: synthesizing -> playing (from its first sentence) -> its WAV arrives, still playing."""
+    (message_id,) = store.insert_many([new(QueueName.MENTIONS)])
+    store.claim_for_synthesis(QueueName.MENTIONS)
+    assert store.transition(message_id, [Status.SYNTHESIZING], Status.PLAYING)
+    assert store.finish_synthesis(message_id, audio_path="x.wav", audio_bytes=10, duration_s=2.5, voice="v")
+    item = store.get(message_id)
+    assert item is not None and item.status is Status.PLAYING and item.duration_s == 2.5 and item.audio_path
+
+
+def test_a_streamed_row_stopped_before_its_wav_never_gets_one(store: MessageStore) -> None:
+    (message_id,) = store.insert_many([new(QueueName.MENTIONS)])
+    store.claim_for_synthesis(QueueName.MENTIONS)
+    store.transition(message_id, [Status.SYNTHESIZING], Status.PLAYING)
+    assert store.transition(message_id, [Status.PLAYING], Status.PLAYED)
+    assert not store.finish_synthesis(message_id, audio_path="x.wav", audio_bytes=10, duration_s=1, voice="v")
+    store.end_synthesis(message_id, Status.ERROR, "late failure")  # a late failure does not rewrite history
+    item = store.get(message_id)
+    assert item is not None and item.status is Status.PLAYED and item.audio_path is None
+
+
+def test_unplay_puts_a_streamed_row_back_to_rendering_and_a_whole_one_to_ready(store: MessageStore) -> None:
+    streamed, whole = store.insert_many([new(QueueName.MENTIONS, "a"), new(QueueName.MENTIONS, "b")])
+    store.claim_for_synthesis(QueueName.MENTIONS, 2)
+    store.finish_synthesis(whole, audio_path="b.wav", audio_bytes=10, duration_s=1, voice="v")
+    store.transition(streamed, [Status.SYNTHESIZING], Status.PLAYING)
+    store.transition(whole, [Status.READY], Status.PLAYING)
+    assert store.unplay(streamed) and store.unplay(whole) and not store.unplay(whole)
+    assert [store.get(i).status for i in (streamed, whole)] == [Status.SYNTHESIZING, Status.READY]  # type: ignore[union-attr]
+
+
+def test_a_crash_while_streaming_renders_the_line_again(store: MessageStore) -> None:
+    (message_id,) = store.insert_many([new(QueueName.MENTIONS)])
+    store.claim_for_synthesis(QueueName.MENTIONS)
+    store.transition(message_id, [Status.SYNTHESIZING], Status.PLAYING)
+    report = store.recover(lambda path: False)
+    item = store.get(message_id)
+    assert item is not None and item.status is Status.PENDING and report.missing_wav_to_pending == 1

@@ -97,3 +97,36 @@ def test_two_lanes_phonemize_at_once_without_garbling(engine: KokoroEngine) -> N
     with ThreadPoolExecutor(max_workers=2) as pool:
         results = list(pool.map(engine.phonemize, lines * 2))
     assert results == expected * 2
+
+
+LONG_LINE = ("I just wanted to say that this stream has been absolutely amazing tonight. The boss fight was "
+             "incredible, and I can't believe you dodged that last attack with only one heart left! Keep it "
+             "up, and please remember to take a break and drink some water, okay?")
+
+
+def test_a_long_line_is_planned_sentence_by_sentence(engine: KokoroEngine) -> None:
+    plan = engine.plan(LONG_LINE)
+    spoken = ["".join(t.text + (" " if t.whitespace else "") for t in chunk.tokens).strip() for chunk in plan]
+    assert spoken == ["I just wanted to say that this stream has been absolutely amazing tonight.",
+                      "The boss fight was incredible, and I can't believe you dodged that last attack with "
+                      "only one heart left!",
+                      "Keep it up, and please remember to take a break and drink some water, okay?"]
+    assert all(len(chunk.phonemes) <= MAX_PHONEMES for chunk in plan)
+    # a short line with two sentences stays one chunk, as before
+    assert len(engine.plan("Hello there! How are you doing today?")) == 1
+
+
+def test_the_espeak_tier_cuts_long_lines_the_same_way(engine: KokoroEngine) -> None:
+    from tts.engine import _phoneme_sentences
+    phonemes = " ".join(["həlˈoʊ wˈɜːld ðɪs ɪz ɐ lˈɔŋ sˈɛntəns ɐbˌaʊt nˈʌθɪŋ."] * 4)
+    assert _phoneme_sentences(phonemes) == ["həlˈoʊ wˈɜːld ðɪs ɪz ɐ lˈɔŋ sˈɛntəns ɐbˌaʊt nˈʌθɪŋ."] * 4
+    assert _phoneme_sentences("hˈaɪ. ðˈɛɹ.") == ["hˈaɪ. ðˈɛɹ."]
+
+
+def test_each_sentence_reaches_on_chunk_as_it_is_rendered(engine: KokoroEngine) -> None:
+    seen: list[np.ndarray] = []
+    speech = engine.speak(LONG_LINE, on_chunk=seen.append)
+    assert len(seen) == 3 and all(chunk.size > 0 for chunk in seen)
+    assert np.array_equal(np.concatenate(seen), speech.audio)  # the stream is exactly the stored audio
+    again = engine.speak(LONG_LINE, plan=engine.plan(LONG_LINE))  # a plan made beforehand: the same timing
+    assert again.audio.shape == speech.audio.shape and again.captions == speech.captions  # (kokoro's noise varies)

@@ -2,6 +2,7 @@
 // and shows who speaks with the current word highlighted. Query parameters set the look (see README).
 
 import { api, connectSocket, getToken, setClient, setToken } from "/static/api.js";
+import { StreamPlayer } from "/static/stream_player.js";
 
 setClient("overlay");
 const params = new URLSearchParams(location.search);
@@ -13,6 +14,7 @@ const caption = $("caption");
 const lines = $("caption-lines");
 const text = $("caption-text");
 const root = document.documentElement.style;
+const stream = new StreamPlayer(); // long lines that play while they still render ("streaming": true)
 
 // --- look ------------------------------------------------------------------------------------------------
 
@@ -39,7 +41,17 @@ const showName = !["0", "false", "no", "off"].includes((params.get("name") || ""
 
 // --- captions --------------------------------------------------------------------------------------------
 
-const now = { id: null, words: [], spans: [], index: -1, frame: 0, hideTimer: null };
+const now = { id: null, words: [], spans: [], index: -1, frame: 0, hideTimer: null, streaming: false };
+// Speaking rate for a streamed line's first guess at word times, until its exact timings exist.
+const CHARS_PER_SECOND = 14.5;
+
+function position() {
+  return now.streaming ? stream.currentTime : player.currentTime;
+}
+
+function sounding() {
+  return now.streaming ? stream.playing : !player.paused && !player.ended;
+}
 
 function validCaptions(captions) {
   return captions && Array.isArray(captions.words) && captions.words.length > 0
@@ -88,7 +100,7 @@ function renderWords(words) {
 }
 
 function highlight() {
-  const t = player.currentTime;
+  const t = position();
   let index = -1;
   for (let i = 0; i < now.words.length; i += 1) {
     if (now.words[i].start <= t) index = i;
@@ -109,7 +121,7 @@ function highlight() {
       lines.scrollTop = Math.max(0, top + lineHeight - visible);
     }
   }
-  if (!player.paused && !player.ended) now.frame = requestAnimationFrame(highlight);
+  if (sounding()) now.frame = requestAnimationFrame(highlight);
 }
 
 function show(frame) {
@@ -131,6 +143,8 @@ let socket = null;
 
 function halt() {
   cancelAnimationFrame(now.frame);
+  stream.stop();
+  now.streaming = false;
   player.pause();
   player.removeAttribute("src");
   player.load();
@@ -138,10 +152,46 @@ function halt() {
   delete document.body.dataset.playing;
 }
 
+async function playStream(frame) {
+  const spoken = frame.spoken_text || frame.text || "";
+  now.words = estimate(spoken, spoken.length / CHARS_PER_SECOND);
+  renderWords(now.words);
+  show(frame);
+  now.streaming = true;
+  try {
+    await stream.play(frame.audio_url, {
+      onended: finished,
+      onfirst: () => {
+        document.body.dataset.streaming = String(frame.id);
+        cancelAnimationFrame(now.frame);
+        now.frame = requestAnimationFrame(highlight);
+      },
+      ondone: async () => {
+        // the whole line exists now, and so do its exact word timings
+        try {
+          const captions = await api(`/api/items/${frame.id}/captions`);
+          if (now.id === frame.id && validCaptions(captions)) now.words = captions.words;
+          if (now.id === frame.id && now.words.length !== now.spans.length) renderWords(now.words);
+        } catch {
+          // keep the estimate
+        }
+      },
+    });
+    return true;
+  } catch (error) {
+    console.warn("StreamVoice overlay: streaming not possible, using <audio>", frame.id, error);
+    stream.stop();
+    now.streaming = false;
+    return false;
+  }
+}
+
 async function play(frame) {
   halt();
   now.id = frame.id;
   document.body.dataset.playing = String(frame.id);
+  if (frame.streaming && (await playStream(frame))) return;
+  if (now.id !== frame.id) return;
   player.src = frame.audio_url;
   const words = await timingsFor(frame);
   if (now.id !== frame.id) return; // a stop or another play came meanwhile
@@ -159,7 +209,7 @@ async function play(frame) {
   now.frame = requestAnimationFrame(highlight);
 }
 
-player.addEventListener("ended", () => {
+function finished() {
   const id = now.id;
   cancelAnimationFrame(now.frame);
   highlight();
@@ -172,9 +222,12 @@ player.addEventListener("ended", () => {
     document.body.dataset.ended = String(id);
   }
   now.id = null;
+  now.streaming = false;
   delete document.body.dataset.playing;
   hide(700);
-});
+}
+
+player.addEventListener("ended", finished);
 
 function onFrame(frame) {
   if (frame.type === "play" && typeof frame.audio_url === "string") {
