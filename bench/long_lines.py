@@ -16,21 +16,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 import time
 from typing import Any
 
 import aiohttp
 
 from bench.common import median
-from bench.engines import long_lines
+from bench.engines import first_sentence, long_lines
 from bench.server import USERNAME, ServerProcess
-
-_SENTENCE = re.compile(r"(?<=[.!?])\s+")
-
-
-def first_sentence(text: str) -> str:
-    return _SENTENCE.split(text.strip(), maxsplit=1)[0]
 
 
 class Player:

@@ -96,17 +96,13 @@ class LiveAudio:
     def get(self, message_id: int) -> AudioStream | None:
         return self._streams.get(message_id)
 
-    def has_audio(self, message_id: int) -> bool:
+    def playable(self, message_id: int) -> AudioStream | None:
+        """The item's stream while it renders and has audio to play, else None."""
         stream = self._streams.get(message_id)
-        return stream is not None and stream.finished is None and stream.has_audio
+        return stream if stream is not None and stream.finished is None and stream.has_audio else None
 
     def close(self, message_id: int, stream: AudioStream, ok: bool) -> None:
         """End ``stream`` (complete when ``ok``) and forget it, unless a newer render replaced it."""
         (stream.complete if ok else stream.abort)()
         if self._streams.get(message_id) is stream:
             del self._streams[message_id]
-
-    def abort_all(self) -> None:
-        for stream in self._streams.values():
-            stream.abort()
-        self._streams.clear()

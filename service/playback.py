@@ -270,7 +270,7 @@ class PlaybackController:
     async def _start_locked(self, item: StoredMessage) -> None:
         if item.status is Status.READY:
             await self._begin(item)
-        elif item.status is Status.SYNTHESIZING and self._live.has_audio(item.id):
+        elif item.status is Status.SYNTHESIZING and self._live.playable(item.id):
             await self._begin_stream(item)
         else:
             self.current = NowPlaying(item, waiting_for_audio=True)
@@ -297,8 +297,8 @@ class PlaybackController:
         """Play a long line from its first sentence on: players get ``/audio/{id}.wav`` as a stream that grows
         while the rest renders (``streaming: true``, no duration yet); the WAV file and the exact duration come
         when the render ends (``_stream_done_locked``)."""
-        stream = self._live.get(item.id)
-        if stream is None or not self._live.has_audio(item.id):
+        stream = self._live.playable(item.id)
+        if stream is None:
             return  # done meanwhile: ``on_synthesis_done`` starts it from its file
         if not await self._db.call(self._db.store.transition, item.id, [Status.SYNTHESIZING], Status.PLAYING):
             fresh = await self._db.call(self._db.store.get, item.id)

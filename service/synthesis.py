@@ -311,11 +311,12 @@ class SynthesisWorker:
     def _stream_sink(self, item: StoredMessage, stream: AudioStream) -> Callable[[np.ndarray], None]:
         """``on_chunk`` for a streamed render (runs on the render thread): each chunk's PCM into ``stream``;
         after the first one, ``on_first_audio`` on the event loop."""
-        first = [True]
+        first = True
 
         def sink(audio: np.ndarray) -> None:
-            then = (lambda: self._on_first_audio(item)) if first[0] else None
-            first[0] = False
+            nonlocal first
+            then = (lambda: self._on_first_audio(item)) if first else None
+            first = False
             stream.append_from_thread(audio, then)
 
         return sink

@@ -61,7 +61,7 @@ async def audio(request: web.Request) -> web.StreamResponse:
     if item is None or item.is_deleted or item.status not in {Status.READY, Status.PLAYING, Status.SYNTHESIZING}:
         raise web.HTTPNotFound(reason="no such audio")
     headers = {"Content-Type": "audio/wav", "Cache-Control": "no-store"}
-    if item.audio_path is not None and item.status is not Status.SYNTHESIZING:
+    if item.audio_path is not None:
         return web.FileResponse(item.audio_path, headers=headers)
     stream = sv.live_audio.get(message_id)
     if stream is None or not stream.has_audio:

@@ -65,16 +65,22 @@ async def test_other_sockets_keep_working_next_to_a_stalled_one(start_server: An
     assert not sv.presence.online
 
 
+async def flood_without_reading(port: int) -> RawWebSocket:
+    """A WebSocket client that sends 600 chat lines with 20 KB refs and never reads: its acks pile up."""
+    socket = await RawWebSocket.connect(port)
+    ref = "r" * 20_000
+    for n in range(600):
+        socket.send_text(json.dumps({"type": "message", "ref": f"{ref}{n}", "sent_by": "v", "text": "hi"}))
+    return socket
+
+
 async def test_shutdown_is_prompt_with_a_client_that_stopped_reading_but_stays_connected(
         engine_loader: Any, make_settings: Any) -> None:
     """aiohttp would wait for the stuck handler for its shutdown timeout, twice; we close such sockets first."""
     settings = make_settings(twitch=TwitchSettings(app_online_window=0))
     async with production_server(settings, engine_loader) as served:
         sv = served.app[STREAMVOICE]
-        socket = await RawWebSocket.connect(served.port)
-        ref = "r" * 20_000
-        for n in range(600):
-            socket.send_text(json.dumps({"type": "message", "ref": f"{ref}{n}", "sent_by": "v", "text": "hi"}))
+        socket = await flood_without_reading(served.port)
         socket.send_text(json.dumps({"type": "nonsense"}))
         await socket.drain(timeout=3)
         await asyncio.sleep(1.0)
@@ -94,10 +100,7 @@ async def test_a_client_that_stops_reading_for_good_is_dropped(engine_loader: An
     settings = make_settings(twitch=TwitchSettings(app_online_window=0))
     async with production_server(settings, engine_loader) as served:
         sv = served.app[STREAMVOICE]
-        socket = await RawWebSocket.connect(served.port)
-        ref = "r" * 20_000
-        for n in range(600):
-            socket.send_text(json.dumps({"type": "message", "ref": f"{ref}{n}", "sent_by": "v", "text": "hi"}))
+        socket = await flood_without_reading(served.port)
         await socket.drain(timeout=3)
         await wait_for(lambda: not sv.presence.online, timeout=15)
         await wait_for(lambda: sv.events.subscriber_count == 0, timeout=15)

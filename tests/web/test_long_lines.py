@@ -68,6 +68,14 @@ async def start_gated(start_server: Any, make_settings: Any, engine_loader: Shar
     return client, settings, engines[0]
 
 
+async def play_long_line(client: Any) -> tuple[Player, int, dict[str, Any]]:
+    """A player, the long mention and PLAY (nothing is ready yet: it waits for audio); returns the ``play`` frame."""
+    player = await Player.connect(client)
+    message_id = await mention(client, LONG)
+    assert (await player.command("play"))["type"] == "ack"
+    return player, message_id, await player.wait_type("play", id=message_id)
+
+
 def parse_stream(body: bytes) -> tuple[tuple[int, ...], bytes]:
     """(the header's RIFF size, channels, rate, bits, data size), the samples."""
     riff, = struct.unpack_from("<I", body, 4)
@@ -81,11 +89,7 @@ def parse_stream(body: bytes) -> tuple[tuple[int, ...], bytes]:
 async def test_a_long_line_plays_from_its_first_sentence_and_is_stored_exactly(
         start_server: Any, make_settings: Any, engine_loader: SharedEngineLoader) -> None:
     client, settings, engine = await start_gated(start_server, make_settings, engine_loader)
-    player = await Player.connect(client)
-    message_id = await mention(client, LONG)
-    assert (await player.command("play"))["type"] == "ack"  # nothing is ready yet: PLAY waits for audio
-
-    play = await player.wait_type("play", id=message_id)
+    player, message_id, play = await play_long_line(client)
     assert engine.first_chunk.is_set() and not engine.gate.is_set()  # the rest has not been rendered
     assert play["streaming"] is True and play["duration"] is None and play["audio_url"] == f"/audio/{message_id}.wav"
     row = dbutil.row(settings.database_url, message_id)
@@ -121,10 +125,7 @@ async def test_a_long_line_plays_from_its_first_sentence_and_is_stored_exactly(
 async def test_stop_while_streaming_ends_the_render_and_keeps_nothing(
         start_server: Any, make_settings: Any, engine_loader: SharedEngineLoader) -> None:
     client, settings, engine = await start_gated(start_server, make_settings, engine_loader)
-    player = await Player.connect(client)
-    message_id = await mention(client, LONG)
-    await player.command("play")
-    await player.wait_type("play", id=message_id)
+    player, message_id, _ = await play_long_line(client)
 
     assert (await player.command("stop"))["type"] == "ack"
     await player.wait_type("stop", id=message_id)
@@ -138,10 +139,7 @@ async def test_stop_while_streaming_ends_the_render_and_keeps_nothing(
 async def test_a_mode_switch_while_streaming_keeps_the_line_for_later(
         start_server: Any, make_settings: Any, engine_loader: SharedEngineLoader) -> None:
     client, settings, engine = await start_gated(start_server, make_settings, engine_loader)
-    player = await Player.connect(client)
-    message_id = await mention(client, LONG)
-    await player.command("play")
-    await player.wait_type("play", id=message_id)
+    player, message_id, _ = await play_long_line(client)
 
     assert (await player.command("mode", mode="bits"))["type"] == "ack"
     await player.wait_type("stop", id=message_id)
