@@ -24,6 +24,27 @@ class Source(enum.StrEnum):
     TWITCH = "twitch"
 
 
+class Origin(enum.StrEnum):
+    """Why an item is in a queue: the way the viewer asked to be heard (shown as ``source`` in every view).
+
+    ``source`` above is the transport a line arrived by; ``origin`` is what kind of request it is.
+    """
+
+    MENTION = "mention"
+    CHAT = "chat"
+    COMMAND = "command"
+    CHEER = "cheer"
+    CHANNEL_POINTS = "channel_points"
+    NOTIFICATION = "notification"
+    APP = "app"
+    API = "api"
+
+    @classmethod
+    def default_for(cls, bits_amount: int | None) -> Origin:
+        """The origin of a line that names none: a cheer, or a mention (the rules before trigger modes)."""
+        return cls.CHEER if bits_amount is not None else cls.MENTION
+
+
 class Status(enum.StrEnum):
     """Life cycle of a queued message.
 
@@ -72,6 +93,8 @@ class IncomingChat:
     bits_amount: int | None = None
     emotes: frozenset[str] = field(default_factory=frozenset)
     external_id: str | None = None
+    #: What kind of request this is; ``None``: decided from the line (``Origin.default_for``).
+    origin: Origin | None = None
 
     @property
     def is_cheer(self) -> bool:

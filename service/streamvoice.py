@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from core.chat import WAITING_STATUSES, IncomingChat, QueueName, Status
+from core.chat import WAITING_STATUSES, IncomingChat, Origin, QueueName, Status
 from core.moderation import hold_view
 from core.queue_rules import ChatMemory, decide
 from core.settings import Settings
@@ -150,6 +150,7 @@ class StreamVoice:
             queue=decision.queue, source=chat.source, sent_by=chat.sent_by, text=chat.text,
             spoken_text=decision.spoken_text, bits_amount=chat.bits_amount, external_id=chat.external_id,
             status=decision.status, reason=decision.reason,
+            origin=chat.origin or Origin.default_for(chat.bits_amount),
             voice=resolve_voice(chat.sent_by, self.settings.current, self.voice_choices.get(login_key(chat.sent_by))),
             awaiting_approval=(decision.will_speak and decision.queue is QueueName.BITS
                                and self.settings.current.bits_need_approval)))
@@ -203,7 +204,7 @@ class StreamVoice:
             "id": item.id, "queue": item.queue.value, "sent_by": item.sent_by, "text": item.text,
             "spoken_text": item.spoken_text, "bits_amount": item.bits_amount, "status": item.status.value,
             "duration": item.duration_s, "audio_url": f"/audio/{item.id}.wav" if ready else None,
-            "voice": item.voice,
+            "voice": item.voice, "source": item.kind.value,
             **self._hold_fields(item),
         }
 

@@ -45,6 +45,8 @@ class MessageRow(Base):
     awaiting_approval: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     #: A dashboard replay: the id of the item this row repeats. Waiting replays play before the rest.
     replay_of: Mapped[int | None] = mapped_column(Integer, default=None)
+    #: What kind of request this is (``core.chat.Origin``); NULL on rows stored before it existed.
+    origin: Mapped[str | None] = mapped_column(String(16), default=None)
 
     __table_args__ = (
         Index("ix_messages_live", "queue", "is_deleted", "status", "id"),

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from core.chat import QueueName, Source, Status
+from core.chat import Origin, QueueName, Source, Status
 from storage.database import create_database
 from storage.messages import MessageStore, NewMessage
 
@@ -134,3 +134,14 @@ def test_a_crash_while_streaming_renders_the_line_again(store: MessageStore) -> 
     report = store.recover(lambda path: False)
     item = store.get(message_id)
     assert item is not None and item.status is Status.PENDING and report.missing_wav_to_pending == 1
+
+
+def test_origin_is_stored_and_old_rows_get_the_one_their_line_implies(store: MessageStore) -> None:
+    ids = store.insert_many([
+        NewMessage(QueueName.BITS, Source.TWITCH, "viewer", "hi", origin=Origin.CHANNEL_POINTS),
+        NewMessage(QueueName.BITS, Source.APP_HTTP, "cheerer", "hello", bits_amount=100),
+        NewMessage(QueueName.MENTIONS, Source.APP_WS, "fan", "@streamer hi"),
+    ])
+    kinds = [store.get(i).kind for i in ids]  # type: ignore[union-attr]
+    assert kinds == [Origin.CHANNEL_POINTS, Origin.CHEER, Origin.MENTION]
+    assert store.get(ids[1]).origin is None  # type: ignore[union-attr]
