@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import string
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from core.chat import QueueName
 from core.moderation import CommandWords, ModAction
 from core.voice_mix import VoiceMixError, parse_voice_mix
 
@@ -60,6 +62,47 @@ class TwitchSettings:
     @property
     def enabled(self) -> bool:
         return bool(self.client_id and self.client_secret and self.bot_id and self.channel)
+
+
+# --- trigger rules and chat notifications (validated in ``_triggers`` / ``_notifications`` below) --------------
+
+#: Roles a ``triggers.roles`` entry may name (Twitch chat badges; see ``core.triggers.roles_of``).
+TRIGGER_ROLES: tuple[str, ...] = ("broadcaster", "moderator", "vip", "subscriber", "founder", "artist")
+TRIGGER_MODES: tuple[str, ...] = ("mention", "command", "all")
+#: What a notification template may say: the same names for every notice type ("" where a notice has none).
+TEMPLATE_PLACEHOLDERS: tuple[str, ...] = ("user", "months", "message", "recipient", "count", "viewers", "tier")
+DEFAULT_TEMPLATES: dict[str, str] = {
+    "resub": "{user} resubscribed for {months} months. {message}",
+    "sub": "{user} subscribed",
+    "sub_gift": "{user} gifted a sub to {recipient}",
+    "community_sub_gift": "{user} gifted {count} subs",
+    "raid": "{user} is raiding with {viewers} viewers",
+    "announcement": "",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class TriggerSettings:
+    """Which chat lines (the bot's and the App's ``Message``) are read: see ``core.triggers``."""
+
+    #: mention (a line must @mention the streamer), command (``!tts <text>``) or all (every line).
+    mode: str = "mention"
+    command: str = "!tts"
+    #: Empty: everyone; else only chatters with one of these roles.
+    roles: tuple[str, ...] = ()
+    #: Also read a viewer's first message in the channel, whatever the mode and roles.
+    first_time_chatters: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class NotificationSettings:
+    """Twitch chat notices (subs, resubs, gifts, raids) read aloud: see ``core.notifications``."""
+
+    queue: QueueName = QueueName.BITS
+    #: A raid with fewer viewers than this is not read.
+    min_raid_viewers: int = 0
+    #: Notice type -> template ("" = not read).
+    templates: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_TEMPLATES))
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +165,8 @@ class Settings:
     mod_command: str = "tts"
     mod_commands: CommandWords = field(default_factory=CommandWords)
     twitch: TwitchSettings = field(default_factory=TwitchSettings)
+    triggers: TriggerSettings = field(default_factory=TriggerSettings)
+    notifications: NotificationSettings = field(default_factory=NotificationSettings)
 
     @property
     def mentions_max_audio_bytes(self) -> int:
@@ -255,6 +300,10 @@ def build_settings(raw: Mapping[str, Any], base: Settings | None = None) -> Sett
             values[key] = _moderation_setting(key, value)
         elif key == "twitch":
             values[key] = _twitch(value, settings.twitch)
+        elif key == "triggers":
+            values[key] = _triggers(value, settings.triggers)
+        elif key == "notifications":
+            values[key] = _notifications(value, settings.notifications)
         elif key == "fused_vocoder" and isinstance(value, bool):  # YAML reads a bare on/off as a boolean
             values[key] = "on" if value else "off"
         else:
@@ -396,6 +445,86 @@ def _moderation_setting(key: str, value: Any) -> Any:
     if len(set(chosen)) != len(chosen):
         raise SettingsError(key, "two actions use the same word")
     return result
+
+
+# --- trigger rules and chat notifications ------------------------------------------------------------------
+
+def _section(key: str, raw: Any) -> dict[str, Any]:
+    if not isinstance(raw, Mapping):
+        raise SettingsError(key, f"expected a mapping, got {raw!r}")
+    return {str(k).lower(): v for k, v in raw.items()}
+
+
+def _triggers(raw: Any, current: TriggerSettings) -> TriggerSettings:
+    if raw is None:
+        return current
+    values: dict[str, Any] = {}
+    for name, value in _section("triggers", raw).items():
+        dotted = f"triggers.{name}"
+        if name == "mode":
+            mode = _text(dotted, value).lower()
+            if mode not in TRIGGER_MODES:
+                raise SettingsError(dotted, f"must be one of {', '.join(TRIGGER_MODES)}")
+            values[name] = mode
+        elif name == "command":
+            command = _text(dotted, value)
+            if not re.fullmatch(r"\S{1,32}", command):
+                raise SettingsError(dotted, "one word without spaces, e.g. !tts")
+            values[name] = command
+        elif name == "roles":
+            roles = tuple(r.lower() for r in _words(dotted, value))
+            for role in roles:
+                if role not in TRIGGER_ROLES:
+                    raise SettingsError(dotted, f"unknown role {role!r} (known: {', '.join(TRIGGER_ROLES)})")
+            values[name] = roles
+        elif name == "first_time_chatters":
+            values[name] = _flag(dotted, value)
+        else:
+            raise SettingsError(dotted, "unknown key")
+    return dataclasses.replace(current, **values)
+
+
+def check_template(key: str, template: str) -> None:
+    """A notification template may use only ``TEMPLATE_PLACEHOLDERS``, bare: ``{user}``, not ``{0}`` or ``{user!r}``."""
+    try:
+        parts = list(string.Formatter().parse(template))
+    except ValueError as exc:
+        raise SettingsError(key, f"not a valid template ({exc}); write a literal brace as {{{{ or }}}}") from None
+    allowed = ", ".join(f"{{{p}}}" for p in TEMPLATE_PLACEHOLDERS)
+    for _literal, name, spec, conversion in parts:
+        if name is None:
+            continue
+        if name not in TEMPLATE_PLACEHOLDERS or spec or conversion:
+            shown = "{" + name + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "") + "}"
+            raise SettingsError(key, f"unknown placeholder {shown} (allowed: {allowed})")
+
+
+def _notifications(raw: Any, current: NotificationSettings) -> NotificationSettings:
+    if raw is None:
+        return current
+    values: dict[str, Any] = {}
+    for name, value in _section("notifications", raw).items():
+        dotted = f"notifications.{name}"
+        if name == "queue":
+            try:
+                values[name] = QueueName(_text(dotted, value).lower())
+            except ValueError:
+                raise SettingsError(dotted, "must be bits or mentions") from None
+        elif name == "min_raid_viewers":
+            values[name] = _number(dotted, value, kind=int, low=0)
+        elif name == "templates":
+            templates = dict(current.templates)
+            for notice, template in ({} if value is None else _section(dotted, value)).items():
+                if notice not in DEFAULT_TEMPLATES:
+                    raise SettingsError(f"{dotted}.{notice}",
+                                        f"unknown notice type (known: {', '.join(DEFAULT_TEMPLATES)})")
+                text = _text(f"{dotted}.{notice}", template)
+                check_template(f"{dotted}.{notice}", text)
+                templates[notice] = text
+            values[name] = templates
+        else:
+            raise SettingsError(dotted, "unknown key")
+    return dataclasses.replace(current, **values)
 
 
 def load_settings(path: str | Path | None = None) -> Settings:

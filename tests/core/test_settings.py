@@ -96,3 +96,40 @@ def test_viewer_voice_and_name_keys() -> None:
     assert settings.voice_command_cooldown == 10.0 and settings.name_repeat_after == 90.0
     defaults = Settings()
     assert (defaults.voice_mode, defaults.viewer_voice_command, defaults.user_voices) == ("single", False, {})
+
+
+def test_trigger_and_notification_sections() -> None:
+    settings = build_settings({
+        "triggers": {"mode": "Command", "command": "!say", "roles": ["VIP", "subscriber"],
+                     "first_time_chatters": "yes"},
+        "notifications": {"queue": "mentions", "min_raid_viewers": 10,
+                          "templates": {"raid": "", "sub": "{user} subbed at {tier}"}},
+    })
+    assert settings.triggers.mode == "command" and settings.triggers.command == "!say"
+    assert settings.triggers.roles == ("vip", "subscriber") and settings.triggers.first_time_chatters
+    assert settings.notifications.queue.value == "mentions" and settings.notifications.min_raid_viewers == 10
+    templates = settings.notifications.templates
+    assert templates["raid"] == "" and templates["sub"] == "{user} subbed at {tier}"
+    assert templates["resub"] == "{user} resubscribed for {months} months. {message}"  # the rest keep defaults
+    assert build_settings({}).notifications.templates["announcement"] == ""
+
+
+@pytest.mark.parametrize(("raw", "key"), [
+    ({"triggers": {"mode": "everything"}}, "triggers.mode"),
+    ({"triggers": {"roles": ["vip", "whale"]}}, "triggers.roles"),
+    ({"triggers": {"command": "!t t"}}, "triggers.command"),
+    ({"triggers": {"colour": "red"}}, "triggers.colour"),
+    ({"notifications": {"queue": "both"}}, "notifications.queue"),
+    ({"notifications": {"min_raid_viewers": -1}}, "notifications.min_raid_viewers"),
+    ({"notifications": {"templates": {"raid": "{user} brings {raiders}"}}}, "notifications.templates.raid"),
+    ({"notifications": {"templates": {"sub": "{0} subscribed"}}}, "notifications.templates.sub"),
+    ({"notifications": {"templates": {"sub": "{user!r} subscribed"}}}, "notifications.templates.sub"),
+    ({"notifications": {"templates": {"resub": "{user"}}}, "notifications.templates.resub"),
+    ({"notifications": {"templates": {"follow": "{user} followed"}}}, "notifications.templates.follow"),
+])
+def test_bad_trigger_and_notification_settings_name_the_key(raw: dict, key: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        build_settings(raw)
+    assert caught.value.key == key
+    if key == "notifications.templates.raid":
+        assert "{raiders}" in caught.value.problem and "{viewers}" in caught.value.problem
