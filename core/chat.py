@@ -95,6 +95,10 @@ class IncomingChat:
     external_id: str | None = None
     #: What kind of request this is; ``None``: decided from the line (``Origin.default_for``).
     origin: Origin | None = None
+    #: The chatter's badges / role names (``core.triggers.roles_of``); ``None``: unknown (passes the role gate).
+    badges: frozenset[str] | None = None
+    #: The viewer's first message in the channel (Twitch's ``user_intro``).
+    first_message: bool = False
 
     @property
     def is_cheer(self) -> bool:

@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from core.chat import IncomingChat, QueueName, Source, Status
-from core.mentions import mentions_streamer
+from core.chat import IncomingChat, Origin, QueueName, Source, Status
 from core.settings import Settings
 from core.spoken_names import SpeakerMemory, spoken_sender
 from core.spoken_text import SpeechRules, find_banned_word, normalize_chat_text, pronounce
+from core.triggers import trigger
 
 #: A line seen from one source and again from another within this many seconds is a duplicate.
 DUPLICATE_WINDOW_S = 15.0
@@ -28,6 +28,8 @@ class Decision:
     status: Status = Status.PENDING
     spoken_text: str = ""
     reason: str | None = None
+    #: Why it is read (``core.triggers``): mention, chat, command or cheer; ``None`` when not stored.
+    origin: Origin | None = None
 
     @property
     def stored(self) -> bool:
@@ -95,26 +97,23 @@ def decide(chat: IncomingChat, settings: Settings, memory: ChatMemory, now: floa
     user = chat.sent_by.strip().lower()
     if user in {u.lower() for u in settings.ignored_users}:
         return Decision(None, reason="ignored user")
-    if any(chat.text.lstrip().startswith(p) for p in settings.ignored_prefixes):
-        return Decision(None, reason="chat command")
-    if chat.is_cheer:
-        queue = QueueName.BITS
-    elif mentions_streamer(chat.text, settings.username):
-        queue = QueueName.MENTIONS
-    else:
-        return Decision(None, reason="not a mention")
+    triggered = trigger(chat, settings)
+    if triggered.origin is None:
+        return Decision(None, reason=triggered.reason)
+    origin = triggered.origin
+    queue = QueueName.BITS if chat.is_cheer else QueueName.MENTIONS
     if memory.is_duplicate(chat, now):
         return Decision(None, reason="duplicate delivery")
 
     rules = speech_rules(settings)
     emotes = rules.emotes | chat.emotes
-    spoken = normalize_chat_text(chat.text, SpeechRules(
-        username=rules.username, max_chars=rules.max_chars, emotes=emotes,
+    spoken = normalize_chat_text(triggered.text, SpeechRules(
+        username=rules.username if triggered.strip_streamer else "", max_chars=rules.max_chars, emotes=emotes,
         banned_words=rules.banned_words, banned_words_action=rules.banned_words_action,
         nicknames=rules.nicknames, pronunciations=rules.pronunciations))
 
     def skipped(reason: str) -> Decision:
-        return Decision(queue, Status.SKIPPED, spoken, reason)
+        return Decision(queue, Status.SKIPPED, spoken, reason, origin)
 
     if queue is QueueName.BITS and (chat.bits_amount or 0) < settings.bits_min:
         return skipped(f"below bits_min ({chat.bits_amount} < {settings.bits_min})")
@@ -137,4 +136,4 @@ def decide(chat: IncomingChat, settings: Settings, memory: ChatMemory, now: floa
     if read_name:
         name = pronounce(spoken_sender(chat.sent_by, settings.nicknames), rules.pronunciations)
         spoken = settings.username_template.format(user=name, text=spoken)
-    return Decision(queue, Status.PENDING, spoken)
+    return Decision(queue, Status.PENDING, spoken, origin=origin)

@@ -50,6 +50,8 @@ class AcceptResult:
     queue: QueueName | None = None
     status: Status | None = None
     reason: str | None = None
+    #: Why it is in a queue (shown as ``source``); ``None`` when not stored.
+    origin: Origin | None = None
 
 
 class StreamVoice:
@@ -146,11 +148,12 @@ class StreamVoice:
         if not decision.stored:
             return AcceptResult(queued=False, reason=decision.reason)
         assert decision.queue is not None
+        origin = chat.origin or decision.origin or Origin.default_for(chat.bits_amount)
         row_id = await self.writer.submit(NewMessage(
             queue=decision.queue, source=chat.source, sent_by=chat.sent_by, text=chat.text,
             spoken_text=decision.spoken_text, bits_amount=chat.bits_amount, external_id=chat.external_id,
             status=decision.status, reason=decision.reason,
-            origin=chat.origin or Origin.default_for(chat.bits_amount),
+            origin=origin,
             voice=resolve_voice(chat.sent_by, self.settings.current, self.voice_choices.get(login_key(chat.sent_by))),
             awaiting_approval=(decision.will_speak and decision.queue is QueueName.BITS
                                and self.settings.current.bits_need_approval)))
@@ -159,7 +162,7 @@ class StreamVoice:
             self.playback.items_changed()
             self.events.state_changed()
         return AcceptResult(queued=decision.will_speak, id=row_id, queue=decision.queue,
-                            status=decision.status, reason=decision.reason)
+                            status=decision.status, reason=decision.reason, origin=origin)
 
     async def _voice_command(self, command: VoiceCommand) -> AcceptResult:
         """``!voice <name>`` / ``!voice``: store or forget the viewer's choice; never spoken, never answered."""

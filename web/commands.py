@@ -35,12 +35,14 @@ class CommandError(Exception):
 
 
 def _accepted(result: AcceptResult) -> Result:
+    source = result.origin.value if result.origin else None
     if result.queued:
-        return 202, {"queued": True, "id": result.id, "queue": result.queue.value if result.queue else None}
+        return 202, {"queued": True, "id": result.id, "queue": result.queue.value if result.queue else None,
+                     "source": source}
     body: dict[str, Any] = {"queued": False, "reason": result.reason}
     if result.id is not None:  # stored but deliberately not spoken (e.g. below bits_min)
         body.update(id=result.id, queue=result.queue.value if result.queue else None,
-                    status=Status.SKIPPED.value)
+                    status=Status.SKIPPED.value, source=source)
     return 200, body
 
 
