@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass
 
-from core.chat import IncomingChat, QueueName
+from core.chat import IncomingChat, Origin, QueueName
 from core.queue_rules import ChatMemory, decide
 from core.settings import Settings
 
@@ -27,14 +27,18 @@ class LinePreview:
     spoken_text: str
     queue: QueueName | None
     reason: str | None
+    #: Why it would be queued (mention, chat, command, cheer...); ``None`` when it would not be stored.
+    source: Origin | None = None
 
     def to_dict(self) -> dict[str, object]:
         return {"spoken": self.spoken, "spoken_text": self.spoken_text,
-                "queue": self.queue.value if self.queue else None, "reason": self.reason}
+                "queue": self.queue.value if self.queue else None, "reason": self.reason,
+                "source": self.source.value if self.source else None}
 
 
 def preview_line(chat: IncomingChat, settings: Settings, memory: ChatMemory, now: float) -> LinePreview:
     """The queue decision for ``chat``; ``memory`` is left exactly as it was."""
     decision = decide(chat, settings, copy.deepcopy(memory), now)
+    source = (chat.origin or decision.origin) if decision.stored else None
     return LinePreview(spoken=decision.will_speak, spoken_text=decision.spoken_text, queue=decision.queue,
-                       reason=decision.reason)
+                       reason=decision.reason, source=source)

@@ -87,10 +87,27 @@ async def _json_body(request: web.Request) -> Any:
         raise CommandError(exc.status, str(exc)) from None
 
 
+#: ``source`` of a tried line: how it would arrive. ``chat``: a chat line (the App's or the bot's; the trigger
+#: rules decide), ``cheer``: a cheer (needs ``bits_amount``; a ``chat`` line with ``bits_amount`` is one too).
+TRY_SOURCES: tuple[str, ...] = ("chat", "cheer")
+
+
+def _try_source(body: Any) -> str:
+    source = body.get("source") if isinstance(body, dict) else None
+    if source is None:
+        return "chat"
+    if source not in TRY_SOURCES:
+        raise PayloadError(f"'source' must be one of {', '.join(TRY_SOURCES)}", "source")
+    if source == "cheer" and body.get("bits_amount") is None:
+        raise PayloadError("'bits_amount' is required to try a cheer", "bits_amount")
+    return str(source)
+
+
 async def _chat_from_body(request: web.Request) -> IncomingChat:
     body = await _json_body(request)
     max_chars = request.app[STREAMVOICE].settings.current.max_input_chars
     try:
+        _try_source(body)
         if isinstance(body, dict) and body.get("bits_amount") is not None:
             return parse_bits(body, Source.APP_HTTP, max_chars)
         return parse_message(body, Source.APP_HTTP, max_chars)

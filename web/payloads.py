@@ -13,6 +13,9 @@ from core.chat import IncomingChat, QueueName, Source
 
 MAX_SENT_BY_CHARS = 64
 MAX_BITS = 1_000_000_000
+#: The App's ``badges``: at most this many role names (Twitch badge set ids), each at most this long.
+MAX_BADGES = 32
+MAX_BADGE_CHARS = 64
 #: A lone UTF-16 surrogate (JSON ``"\ud800"``) is valid JSON but no character: SQLite cannot store it.
 #: It becomes U+FFFD, the replacement character, so the rest of the line is still read and stored.
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
@@ -45,11 +48,37 @@ def _string(body: dict[str, Any], field: str, max_chars: int) -> str:
 
 
 def parse_message(body: Any, source: Source, max_text_chars: int) -> IncomingChat:
-    """``{"sent_by": str, "text": str, "message_id"?: str}``"""
+    """``{"sent_by": str, "text": str, "message_id"?: str, "badges"?: [str], "first_message"?: bool}``"""
     body = _object(body)
     return IncomingChat(sent_by=_string(body, "sent_by", MAX_SENT_BY_CHARS),
                         text=_string(body, "text", max_text_chars), source=source,
-                        external_id=parse_message_id(body, required=False))
+                        external_id=parse_message_id(body, required=False),
+                        badges=parse_badges(body), first_message=parse_first_message(body))
+
+
+def parse_badges(body: dict[str, Any]) -> frozenset[str] | None:
+    """``badges``: the chatter's role names (``moderator``, ``vip``, ``subscriber``...; Twitch badge set ids).
+
+    Absent or null: the App does not say, and the line passes the trigger rules' role gate as before.
+    """
+    value = body.get("badges")
+    if value is None:
+        return None
+    if not isinstance(value, list) or len(value) > MAX_BADGES:
+        raise PayloadError(f"'badges' must be a list of at most {MAX_BADGES} role names", "badges")
+    if not all(isinstance(b, str) and 0 < len(b.strip()) <= MAX_BADGE_CHARS for b in value):
+        raise PayloadError(f"each of 'badges' must be a role name of 1 to {MAX_BADGE_CHARS} characters", "badges")
+    return frozenset(b.strip().lower() for b in value)
+
+
+def parse_first_message(body: dict[str, Any]) -> bool:
+    """``first_message``: the viewer's first message in the channel (absent or null: false)."""
+    value = body.get("first_message")
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        raise PayloadError("'first_message' must be true or false", "first_message")
+    return value
 
 
 def parse_bits(body: Any, source: Source, max_text_chars: int) -> IncomingChat:
@@ -65,7 +94,8 @@ def parse_bits(body: Any, source: Source, max_text_chars: int) -> IncomingChat:
     if not 0 < bits <= MAX_BITS:
         raise PayloadError("'bits_amount' must be a positive integer", "bits_amount")
     return IncomingChat(sent_by=sent_by, text=text, source=source, bits_amount=bits,
-                        external_id=parse_message_id(body, required=False))
+                        external_id=parse_message_id(body, required=False),
+                        badges=parse_badges(body), first_message=parse_first_message(body))
 
 
 def parse_flag(body: Any, field: str = "enabled") -> bool:
