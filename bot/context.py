@@ -29,12 +29,14 @@ from twitchio.eventsub import (
     ChatClearUserMessagesSubscription,
     ChatMessageDeleteSubscription,
     ChatMessageSubscription,
+    ChatNotificationSubscription,
     SubscriptionPayload,
 )
 from twitchio.exceptions import HTTPException, InvalidTokenException, WebsocketConnectionException
 
 from bot.chat_component import CONFIRM_INTERVAL_S, ChatComponent
 from bot.logs import install_redaction
+from bot.notifications import NotificationComponent
 from bot.tokens import TokenFile, token_path
 from bot.twitch_bot import StreamVoiceBot, TwitchUnavailable, is_auth_error
 from core.settings import Settings
@@ -100,6 +102,8 @@ class TwitchBotRunner:
         self.login_timeout = login_timeout
         self.bot: StreamVoiceBot | None = None
         self.component: ChatComponent | None = None
+        #: Subs, resubs, gifts and raids (``channel.chat.notification``), read whether the App is online or not.
+        self.notifications: NotificationComponent | None = None
         self.broadcaster_id: str | None = self.twitch.owner_id or None
         #: Counts of refused commands (the guard runs in twitchio, before our component sees the command).
         self.refused = 0
@@ -182,6 +186,8 @@ class TwitchBotRunner:
         self.component = ChatComponent(self.sv, bot_id=self.twitch.bot_id, broadcaster_id=self.broadcaster_id,
                                        confirm_interval=self.confirm_interval)
         await bot.add_component(self.component)
+        self.notifications = NotificationComponent(self.sv, broadcaster_id=self.broadcaster_id)
+        await bot.add_component(self.notifications)
         rejected = self.twitch.bot_id in bot.rejected_tokens
         while True:
             if not bot.has_token(self.twitch.bot_id):
@@ -209,13 +215,15 @@ class TwitchBotRunner:
             rejected = not bot.has_token(self.twitch.bot_id)  # twitchio drops a token it cannot refresh
 
     def _subscriptions(self) -> list[SubscriptionPayload]:
-        """Chat, and the moderation events that reach the queue: a deleted message, a timeout or ban, a clear.
+        """Chat, the moderation events that reach the queue (a deleted message, a timeout or ban, a clear) and
+        chat notifications (subs, resubs, gifts, raids).
 
-        All four need only ``user:read:chat`` from the bot account (no moderator rights, no new scope).
+        All five need only ``user:read:chat`` from the bot account (no moderator rights, no new scope).
         """
         condition = {"broadcaster_user_id": self.broadcaster_id or "", "user_id": self.twitch.bot_id}
         return [ChatMessageSubscription(**condition), ChatMessageDeleteSubscription(**condition),
-                ChatClearUserMessagesSubscription(**condition), ChatClearSubscription(**condition)]
+                ChatClearUserMessagesSubscription(**condition), ChatClearSubscription(**condition),
+                ChatNotificationSubscription(**condition)]
 
     async def _login(self, bot: StreamVoiceBot) -> None:
         try:

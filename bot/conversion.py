@@ -44,6 +44,8 @@ class ChatLine:
     badges: frozenset[str] = field(default_factory=frozenset)
     #: Set in a shared-chat session: the channel the message was typed in (may be the broadcaster's own).
     source_broadcaster_id: str | None = None
+    #: Twitch's ``message_type``: ``user_intro`` is a viewer's first message in the channel.
+    message_type: str = "text"
 
 
 def chat_line(message: twitchio.ChatMessage) -> ChatLine:
@@ -60,6 +62,7 @@ def chat_line(message: twitchio.ChatMessage) -> ChatLine:
         bits=message.cheer.bits if message.cheer is not None else None,
         badges=frozenset(b.set_id for b in message.badges),
         source_broadcaster_id=str(source.id) if source is not None else None,
+        message_type=str(message.type or "text"),
     )
 
 
@@ -131,4 +134,6 @@ def to_incoming(line: ChatLine) -> IncomingChat:
         bits_amount=line.bits if line.bits else None,
         emotes=emote_words(line),
         external_id=line.message_id or None,
+        badges=line.badges,  # the trigger rules' role gate
+        first_message=line.message_type == "user_intro",
     )

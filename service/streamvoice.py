@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from core.chat import WAITING_STATUSES, IncomingChat, Origin, QueueName, Status
+from core.chat import WAITING_STATUSES, IncomingChat, Origin, QueueName, Source, Status
 from core.moderation import hold_view
+from core.notifications import UNKNOWN_TYPE, Notice, decide_notice
 from core.queue_rules import ChatMemory, decide
 from core.settings import Settings
 from core.viewer_voice import changed_voice_specs, login_key, resolve_voice
@@ -163,6 +164,40 @@ class StreamVoice:
             self.events.state_changed()
         return AcceptResult(queued=decision.will_speak, id=row_id, queue=decision.queue,
                             status=decision.status, reason=decision.reason, origin=origin)
+
+    async def accept_notice(self, notice: Notice) -> AcceptResult:
+        """A Twitch chat notification (sub, resub, gift, raid...): read by its template, or not stored.
+
+        Read whether the App is online or not (the App never sends notices). Like a cheer, a notice joining
+        the bits queue waits for a moderator's approval while ``bits_need_approval`` is on.
+        """
+        settings = self.settings.current
+        decided = decide_notice(notice, settings, self.memory, time.monotonic())
+        decision = decided.decision
+        if not decision.stored:
+            if decision.reason == UNKNOWN_TYPE:
+                log.info("Twitch chat notification of unknown type %r ignored", notice.notice_type)
+            else:
+                log.debug("Twitch chat notification %s (%s) not read: %s", notice.message_id, notice.notice_type,
+                          decision.reason)
+            return AcceptResult(queued=False, reason=decision.reason)
+        assert decision.queue is not None
+        sent_by = notice.sent_by or notice.user_login
+        row_id = await self.writer.submit(NewMessage(
+            queue=decision.queue, source=Source.TWITCH, sent_by=sent_by, text=decided.text,
+            spoken_text=decision.spoken_text, external_id=notice.message_id or None, status=decision.status,
+            reason=decision.reason, origin=Origin.NOTIFICATION,
+            voice=resolve_voice(sent_by, settings, self.voice_choices.get(login_key(sent_by))),
+            awaiting_approval=(decision.will_speak and decision.queue is QueueName.BITS
+                               and settings.bits_need_approval)))
+        log.info("Twitch %s notice from %s -> %s queue (%s)", notice.notice_type, sent_by, decision.queue.value,
+                 "queued" if decision.will_speak else decision.reason)
+        if decision.will_speak:
+            self.worker.wake(decision.queue)
+            self.playback.items_changed()
+            self.events.state_changed()
+        return AcceptResult(queued=decision.will_speak, id=row_id, queue=decision.queue, status=decision.status,
+                            reason=decision.reason, origin=Origin.NOTIFICATION)
 
     async def _voice_command(self, command: VoiceCommand) -> AcceptResult:
         """``!voice <name>`` / ``!voice``: store or forget the viewer's choice; never spoken, never answered."""

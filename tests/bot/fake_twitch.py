@@ -5,7 +5,8 @@
 * Helix: ``GET /helix/users``, ``POST /helix/eventsub/subscriptions``, ``POST /helix/chat/messages``;
 * EventSub WebSocket ``/ws``: ``session_welcome``, keepalives, ``notification``, ``session_reconnect``,
   ``revocation``; notifications for ``channel.chat.message``, ``channel.chat.message_delete``,
-  ``channel.chat.clear_user_messages`` and ``channel.chat.clear`` (complete events, as Twitch documents them).
+  ``channel.chat.clear_user_messages``, ``channel.chat.clear`` and ``channel.chat.notification`` (subs, resubs,
+  gifts, raids; complete events, as Twitch documents them).
 
 It checks what real Twitch checks where a mistake in our code would otherwise pass unnoticed: the client
 secret, user tokens (not app tokens) and the ``user:read:chat`` scope for WebSocket subscriptions, the
@@ -37,8 +38,10 @@ CHAT_SUBSCRIPTION = "channel.chat.message"
 MESSAGE_DELETE_SUBSCRIPTION = "channel.chat.message_delete"
 CLEAR_USER_SUBSCRIPTION = "channel.chat.clear_user_messages"
 CLEAR_SUBSCRIPTION = "channel.chat.clear"
+#: Chat notifications (subs, resubs, gifts, raids...), version 1, the same ``user:read:chat`` authorisation.
+NOTIFICATION_SUBSCRIPTION = "channel.chat.notification"
 CHAT_SUBSCRIPTIONS = frozenset({CHAT_SUBSCRIPTION, MESSAGE_DELETE_SUBSCRIPTION, CLEAR_USER_SUBSCRIPTION,
-                                CLEAR_SUBSCRIPTION})
+                                CLEAR_SUBSCRIPTION, NOTIFICATION_SUBSCRIPTION})
 _CHEERMOTE = re.compile(r"^(?P<prefix>[A-Za-z]+?)(?P<bits>[1-9][0-9]*)$")
 _CHEER_PREFIXES = frozenset({"cheer", "biblethump", "kappa", "pogchamp", "kreygasm", "swiftrage", "showlove"})
 _TWITCH_EMOTES = {"Kappa": "25", "PogChamp": "305954156", "LUL": "425618", "BibleThump": "86"}
@@ -127,7 +130,7 @@ def fragments_for(text: str, *, users: Iterable[FakeUser], cheering: bool) -> li
 
 def chat_event(*, broadcaster: FakeUser, chatter: FakeUser, text: str, users: Iterable[FakeUser],
                bits: int | None = None, badges: Iterable[str] = (), source_broadcaster: FakeUser | None = None,
-               message_id: str | None = None) -> dict[str, Any]:
+               message_id: str | None = None, message_type: str = "text") -> dict[str, Any]:
     """A complete ``channel.chat.message`` event, as Twitch sends it (every key present, nulls included)."""
     badge_list = [{"set_id": b, "id": "1", "info": ""} for b in badges]
     return {
@@ -144,8 +147,79 @@ def chat_event(*, broadcaster: FakeUser, chatter: FakeUser, text: str, users: It
         "message": {"text": text, "fragments": fragments_for(text, users=users, cheering=bits is not None)},
         "color": "#1E90FF", "badges": badge_list,
         "source_badges": badge_list if source_broadcaster else None,
-        "message_type": "text", "cheer": {"bits": bits} if bits is not None else None, "reply": None,
+        "message_type": message_type, "cheer": {"bits": bits} if bits is not None else None, "reply": None,
         "channel_points_custom_reward_id": None, "channel_points_animation_id": None,
+    }
+
+
+# --- chat notifications (channel.chat.notification) ---------------------------------------------------------
+
+#: Every notice-specific object of a ``channel.chat.notification`` event; all but the one of its type are null.
+NOTICE_OBJECTS: tuple[str, ...] = (
+    "sub", "resub", "sub_gift", "community_sub_gift", "gift_paid_upgrade", "prime_paid_upgrade", "pay_it_forward",
+    "raid", "unraid", "announcement", "bits_badge_tier", "charity_donation", "watch_streak", "modiversary",
+    "shared_chat_sub", "shared_chat_resub", "shared_chat_sub_gift", "shared_chat_community_sub_gift",
+    "shared_chat_gift_paid_upgrade", "shared_chat_prime_paid_upgrade", "shared_chat_pay_it_forward",
+    "shared_chat_raid", "shared_chat_unraid", "shared_chat_announcement", "shared_chat_modiversary",
+)
+#: Who Twitch names as the chatter of an anonymous gift.
+ANONYMOUS_GIFTER = FakeUser("274598607", "ananonymousgifter", "AnAnonymousGifter")
+
+
+def _user_keys(prefix: str, user: FakeUser | None) -> dict[str, Any]:
+    return {f"{prefix}_id": user.id if user else None, f"{prefix}_login": user.login if user else None,
+            f"{prefix}_name": user.display_name if user else None}
+
+
+def sub_object(*, months: int = 1, tier: str = "1000", prime: bool = False) -> dict[str, Any]:
+    return {"sub_tier": tier, "is_prime": prime, "duration_months": months}
+
+
+def resub_object(*, cumulative: int, streak: int | None = None, tier: str = "1000", prime: bool = False,
+                 gifter: FakeUser | None = None) -> dict[str, Any]:
+    return {"cumulative_months": cumulative, "duration_months": 1, "streak_months": streak, "sub_tier": tier,
+            "is_prime": prime, "is_gift": gifter is not None,
+            "gifter_is_anonymous": False if gifter is not None else None, **_user_keys("gifter_user", gifter)}
+
+
+def sub_gift_object(recipient: FakeUser, *, community_gift_id: str | None = None, tier: str = "1000",
+                    cumulative_total: int | None = None) -> dict[str, Any]:
+    return {"duration_months": 1, "cumulative_total": cumulative_total, **_user_keys("recipient_user", recipient),
+            "sub_tier": tier, "community_gift_id": community_gift_id}
+
+
+def community_sub_gift_object(gift_id: str, total: int, *, tier: str = "1000",
+                              cumulative_total: int | None = None) -> dict[str, Any]:
+    return {"id": gift_id, "total": total, "sub_tier": tier, "cumulative_total": cumulative_total}
+
+
+def raid_object(raider: FakeUser, viewers: int) -> dict[str, Any]:
+    return {**_user_keys("user", raider), "viewer_count": viewers,
+            "profile_image_url": "https://example.invalid/raider.png"}
+
+
+def notification_event(*, broadcaster: FakeUser, chatter: FakeUser, notice_type: str, notice: dict[str, Any] | None,
+                       users: Iterable[FakeUser], text: str = "", anonymous: bool = False,
+                       system_message: str = "", badges: Iterable[str] = (),
+                       source_broadcaster: FakeUser | None = None) -> dict[str, Any]:
+    """A complete ``channel.chat.notification`` event as Twitch documents it: every key present, null where
+    empty; ``notice`` fills the object named by ``notice_type`` (``shared_chat_*`` types included)."""
+    badge_list = [{"set_id": b, "id": "1", "info": ""} for b in badges]
+    objects: dict[str, Any] = {name: None for name in NOTICE_OBJECTS}
+    if notice_type in objects:
+        objects[notice_type] = notice
+    return {
+        "broadcaster_user_id": broadcaster.id, "broadcaster_user_login": broadcaster.login,
+        "broadcaster_user_name": broadcaster.display_name,
+        **_user_keys("chatter_user", chatter), "chatter_is_anonymous": anonymous, "color": "#9146FF",
+        "badges": badge_list, "system_message": system_message or f"{chatter.display_name}: {notice_type}",
+        "message_id": str(uuid.uuid4()),
+        "message": {"text": text, "fragments": fragments_for(text, users=users, cheering=False) if text else []},
+        "notice_type": notice_type, **objects,
+        **_user_keys("source_broadcaster_user", source_broadcaster),
+        "source_message_id": str(uuid.uuid4()) if source_broadcaster else None,
+        "source_badges": badge_list if source_broadcaster else None,
+        "is_source_only": False if source_broadcaster else None,
     }
 
 
@@ -255,10 +329,13 @@ class FakeTwitch:
                 if s.type == CHAT_SUBSCRIPTION and s.session_id in self.sessions}
 
     async def chat(self, chatter: FakeUser, text: str, *, broadcaster: FakeUser, bits: int | None = None,
-                   badges: Iterable[str] = (), source_broadcaster: FakeUser | None = None) -> str:
-        """Someone types in ``broadcaster``'s chat: a notification to every session subscribed to it."""
+                   badges: Iterable[str] = (), source_broadcaster: FakeUser | None = None,
+                   message_type: str = "text") -> str:
+        """Someone types in ``broadcaster``'s chat: a notification to every session subscribed to it.
+
+        ``message_type="user_intro"``: the chatter's first message in the channel."""
         event = chat_event(broadcaster=broadcaster, chatter=chatter, text=text, users=self.users.values(),
-                           bits=bits, badges=badges, source_broadcaster=source_broadcaster)
+                           bits=bits, badges=badges, source_broadcaster=source_broadcaster, message_type=message_type)
         delivered = 0
         for sub in list(self.subscriptions.values()):
             session = self.sessions.get(sub.session_id)
@@ -320,6 +397,16 @@ class FakeTwitch:
         """A moderator clears the whole chat (``/clear``): ``channel.chat.clear``."""
         assert await self._notify(CLEAR_SUBSCRIPTION, broadcaster, self._broadcaster_fields(broadcaster)), \
             "nobody subscribed"
+
+    async def chat_notification(self, chatter: FakeUser, notice_type: str, notice: dict[str, Any] | None, *,
+                                broadcaster: FakeUser, text: str = "", anonymous: bool = False,
+                                source_broadcaster: FakeUser | None = None) -> str:
+        """A sub, resub, gift, raid... shows in ``broadcaster``'s chat: ``channel.chat.notification``."""
+        event = notification_event(broadcaster=broadcaster, chatter=chatter, notice_type=notice_type, notice=notice,
+                                   users=self.users.values(), text=text, anonymous=anonymous,
+                                   source_broadcaster=source_broadcaster)
+        assert await self._notify(NOTIFICATION_SUBSCRIPTION, broadcaster, event), "nobody subscribed"
+        return str(event["message_id"])
 
     async def drop_connections(self) -> None:
         """Cut every EventSub socket without a goodbye (a network drop); their subscriptions die with them."""
