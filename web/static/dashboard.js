@@ -48,6 +48,27 @@ function flash(message) {
   }, 4000);
 }
 
+// Why an item is queued (its "source"): an icon, with the words in its tooltip.
+const SOURCES = {
+  mention: ["@", "mention: the line @mentions you"],
+  chat: ["✎", "chat: read because triggers.mode is all (or a first-time chatter)"],
+  command: ["!", "command: the trigger command (e.g. !tts)"],
+  cheer: ["◆", "cheer: bits"],
+  channel_points: ["◎", "channel points: a reward redemption"],
+  notification: ["★", "notification: a sub, resub, gift or raid"],
+  app: ["□", "app: sent by the App"],
+  api: ["⚙", "api: added through the API"],
+};
+
+function sourceIcon(source) {
+  const [icon, title] = SOURCES[source] || ["•", source || "unknown source"];
+  return el("span", { className: `src src-${source}`, text: icon, attrs: { title, "aria-label": title, role: "img" } });
+}
+
+function whoCell(item) {
+  return [sourceIcon(item.source), el("span", { className: "name", text: item.sent_by })];
+}
+
 /** Run an API call from a button: disable it meanwhile, show the server's refusal text. */
 async function act(button, call) {
   clearError();
@@ -241,7 +262,7 @@ function renderControls() {
   $("btn-clear").disabled = !state.size;
   const now = $("now-playing");
   if (playing) {
-    now.replaceChildren("Playing: ", el("strong", { text: playing.sent_by }), " — ",
+    now.replaceChildren("Playing: ", sourceIcon(playing.source), " ", el("strong", { text: playing.sent_by }), " — ",
       el("span", { text: playing.spoken_text || playing.text }));
   } else if (state.waiting_for_audio) {
     now.textContent = "Waiting for the audio…";
@@ -327,7 +348,7 @@ function queueRow(item) {
   shown.set(item.id, [item, performance.now()]);
   cells[0].textContent = item.replay_of ? `${item.id} ↻` : String(item.id);
   cells[0].title = item.replay_of ? `replay of #${item.replay_of}` : "";
-  cells[1].textContent = item.sent_by;
+  cells[1].replaceChildren(...whoCell(item));
   cells[2].textContent = item.spoken_text ?? item.text;
   cells[2].title = item.text;
   cells[3].replaceChildren(el("span", { className: `badge s-${status.key}`, text: status.text }));
@@ -479,7 +500,7 @@ function historyRow(entry) {
   }));
   const row = el("tr", { attrs: { "data-id": entry.id } }, [
     el("td", { className: "when", text: when(entry.ended_at), attrs: { title: entry.ended_at } }),
-    el("td", { className: "who", text: entry.sent_by }),
+    el("td", { className: "who" }, whoCell(entry)),
     el("td", { className: "says", text: entry.spoken_text || entry.text, attrs: { title: entry.text } }),
     el("td", {}, [el("span", { className: `badge o-${entry.outcome}`, text: outcomeText(entry) })]),
     el("td", { className: "actions" }, [replay]),
@@ -526,6 +547,9 @@ function tryBody() {
   const body = { sent_by: $("try-user").value.trim(), text: $("try-text").value };
   const bits = $("try-bits").value.trim();
   if (bits) body.bits_amount = Number(bits);
+  const roles = $("try-badges").value.trim(); // empty: unknown roles (passes the roles gate, like the App)
+  if (roles) body.badges = roles.split(/[\s,]+/).filter(Boolean);
+  if ($("try-first").checked) body.first_message = true;
   return body;
 }
 
@@ -538,7 +562,7 @@ $("try-form").addEventListener("submit", async (event) => {
     $("try-hear").disabled = !answer.spoken;
     result.dataset.kind = answer.spoken ? "spoken" : "refused";
     if (answer.spoken) {
-      result.replaceChildren(`Would be spoken (${answer.queue} queue): `, el("q", { className: "spoken", text: answer.spoken_text }),
+      result.replaceChildren(`Would be spoken (${answer.queue} queue, as ${answer.source}): `, el("q", { className: "spoken", text: answer.spoken_text }),
         answer.voice ? el("span", { className: "hint", text: ` · voice ${answer.voice}` }) : "");
     } else {
       const where = answer.queue ? `stored in ${answer.queue} but not spoken` : "not queued";

@@ -93,7 +93,7 @@ async def test_live_queue_play_on_the_overlay_and_history(start_server: Any, mak
         measure("POST sent -> row in the page", seen / 1000 - sent)
         await asyncio.sleep(0.3)
     row = dashboard.locator(f"#queue-rows tr[data-id='{message_id}']")
-    assert await row.locator("td.who").text_content() == "viewer2"
+    assert await row.locator("td.who .name").text_content() == "viewer2"
     assert await row.locator("td.says").text_content() == "this is line number 2, thanks for the stream"
     first = message_id - 2
     await wait_ready(client, settings, first)
@@ -324,7 +324,7 @@ async def test_token_prompt_and_hostile_chat_rendered_as_text(start_server: Any,
         # in the queue, or already in the history if its synthesis failed meanwhile: both render it as text
         row = page.locator(f"#queue-rows tr[data-id='{message_id}'], #history-rows tr[data-id='{message_id}']")
         await row.wait_for()
-        assert await row.locator("td.who").text_content() == "<b>troll</b>"
+        assert await row.locator("td.who .name").text_content() == "<b>troll</b>"
         assert await row.locator("td.says").get_attribute("title") == text
     assert await page.locator("main table :is(img, script, b)").count() == 0
     await page.fill("#try-text", HOSTILE[0])
