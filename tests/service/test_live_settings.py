@@ -102,3 +102,33 @@ async def _rejected_for(client: Any, needle: str | None) -> Any:
     if needle is None:
         return rejected is None
     return rejected if rejected and needle in rejected["problem"] else None
+
+
+async def test_trigger_mode_applies_live_and_a_bad_template_is_refused_naming_it(start_server: Any,
+                                                                                  make_settings: Any,
+                                                                                  tmp_path: Path) -> None:
+    settings = make_settings()
+    path = tmp_path / "settings.yaml"
+    write_settings(path, settings)
+    client = await start_server(settings, path)
+    assert (await post(client, "v", "!tts hello"))["reason"] == "chat command"
+
+    write_settings(path, settings, triggers={"mode": "command"})
+
+    async def command_mode() -> bool:
+        return (await post(client, "v", "!tts hello")).get("source") == "command"
+
+    await wait_for(command_mode, timeout=15)
+
+    write_settings(path, settings, triggers={"mode": "all"},
+                   notifications={"templates": {"raid": "{user} raids with {raiders}"}})
+
+    async def rejected() -> dict[str, Any] | None:
+        status = (await (await client.get("/api/health")).json())["settings"]
+        return status if status["rejected"] else None
+
+    status = await wait_for(rejected, timeout=15)
+    assert status["rejected"]["key"] == "notifications.templates.raid"
+    assert "{raiders}" in status["rejected"]["problem"]
+    # the whole edit is refused: the trigger mode stays as it was
+    assert (await post(client, "w", "plain chat"))["reason"] == "not the !tts command"

@@ -10,7 +10,7 @@ import pytest
 
 from core.settings import TriggerSettings
 from tests import dbutil
-from tests.conftest import app_of
+from tests.conftest import app_of, wait_for
 from web.keys import SETTINGS
 
 
@@ -138,3 +138,22 @@ async def test_try_a_line_with_source_badges_and_first_message(start_server: Any
         response = await client.post("/api/try", json={"sent_by": "viewer", **body})
         assert response.status == 422 and (await response.json())["field"] == field
     assert dbutil.rows(settings.database_url) == []
+
+
+async def test_the_play_frame_and_the_state_carry_the_source(start_server: Any, make_settings: Any) -> None:
+    settings = make_settings(triggers=TriggerSettings(mode="command"))
+    client = await start_server(settings)
+    status, result = await _say_http(client, {"sent_by": "fan", "text": "!tts play me"})
+    assert status == 202
+    await wait_for(lambda: dbutil.row(settings.database_url, result["id"])["status"] == "ready")
+    async with client.ws_connect("/api/ws") as socket:
+        await socket.receive_json()
+        await socket.send_json({"type": "play", "ref": 1})
+        frames = []
+        while not any(f.get("type") == "play" for f in frames) or not any(
+                f.get("type") == "state" and f.get("now_playing") for f in frames):
+            frames.append(await socket.receive_json(timeout=30))
+    play = next(f for f in frames if f.get("type") == "play")
+    state = next(f for f in frames if f.get("type") == "state" and f.get("now_playing"))
+    assert play["id"] == result["id"] and play["source"] == "command"
+    assert state["now_playing"]["source"] == "command"
