@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from core.chat import DeleteReason, Status
+from core.channel_points import Redemption, decide_redemption
+from core.chat import DeleteReason, QueueName, Status
 from core.moderation import SKIP_REASON
+from core.queue_rules import ChatMemory
 from core.refunds import (
     EMPTY_REASON,
     STOP_REASON,
@@ -114,3 +116,43 @@ def test_channel_points_must_be_a_mapping() -> None:
     with pytest.raises(SettingsError) as caught:
         build_settings({"channel_points": "yes"})
     assert caught.value.key == "channel_points"
+
+
+# --- a redemption becomes an item --------------------------------------------------------------------------
+def _redemption(text: str, login: str = "viewer_one") -> Redemption:
+    return Redemption("r1", "1001", "reward-1", login, login.title(), text)
+
+
+def test_a_redemption_joins_the_configured_queue_without_a_mention() -> None:
+    settings = build_settings({"channel_points": {"queue": "mentions"}, "ignored_prefixes": ["!"]})
+    decision = decide_redemption(_redemption("!hello there"), settings, ChatMemory(), 0.0)
+    assert (decision.queue, decision.status, decision.spoken_text) == (QueueName.MENTIONS, Status.PENDING,
+                                                                       "!hello there")
+
+
+def test_a_redemption_reads_the_name_like_a_cheer() -> None:
+    settings = build_settings({"read_username_bits": True, "nicknames": {"viewer_one": "Vee"}})
+    memory = ChatMemory()
+    first = decide_redemption(_redemption("good game"), settings, memory, 0.0)
+    again = decide_redemption(_redemption("and again"), settings, memory, 1.0)
+    assert first.queue is QueueName.BITS and first.spoken_text == "Vee says: good game"
+    assert again.spoken_text == "and again"  # same speaker: the name is not repeated
+
+
+@pytest.mark.parametrize(("text", "reason"), [
+    ("", EMPTY_REASON),
+    ("   ", EMPTY_REASON),
+    ("you are a badword", "banned word"),
+    ("Kappa Kappa", "nothing left to say after clean-up"),
+])
+def test_refused_redemptions_are_stored_skipped_with_the_reason(text: str, reason: str) -> None:
+    settings = build_settings({"banned_words": ["badword"], "emotes": ["Kappa"]})
+    decision = decide_redemption(_redemption(text), settings, ChatMemory(), 0.0)
+    assert decision.stored and decision.status is Status.SKIPPED and decision.reason == reason
+    ending = ending_of(decision.status, False, None, decision.reason)
+    assert ending is not None and refund_status(ending) is RedemptionStatus.CANCELED
+
+
+def test_sender_name_prefers_the_display_name_when_it_is_the_login() -> None:
+    assert Redemption("r", "b", "w", "viewer_one", "Viewer_One", "x").sent_by == "Viewer_One"
+    assert Redemption("r", "b", "w", "viewer_one", "ビューア", "x").sent_by == "viewer_one"
