@@ -79,6 +79,8 @@ class ChannelPointsService:
         self.fallback_reward_id = ""
         self.retry = Backoff(initial=1.0, cap=60.0)
         self._client: RewardClient | None = None
+        #: The channel_points settings as the last live edit left them (read before ``current`` changes).
+        self._points = sv.settings.current.channel_points
         self._want_paused: bool | None = None
         self._refused_fields: tuple[object, ...] | None = None
         self._ingest = asyncio.Lock()
@@ -282,7 +284,7 @@ class ChannelPointsService:
         client, record = self._client, self.reward
         if client is None or record is None:
             return
-        points = self.sv.settings.current.channel_points
+        points = self._points
         if points.reward_fields != record.reward_fields and points.reward_fields != self._refused_fields:
             try:
                 await client.update_reward(record, fields=points)
@@ -316,6 +318,7 @@ class ChannelPointsService:
         return record
 
     async def _settings_changed(self, old: Settings, new: Settings) -> None:
+        self._points = new.channel_points
         if old.channel_points.reward_fields != new.channel_points.reward_fields:
             self._refused_fields = None
             self.wake()
