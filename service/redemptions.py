@@ -242,7 +242,7 @@ class ChannelPointsService:
             items = await self.sv.db.call(self.store.to_settle)
             if not items:
                 return
-            for item in items:
+            for item in items:  # each one leaves ``to_settle``: decided now, or shown as decided elsewhere
                 ending = ending_of(item.status, item.is_deleted, item.deleted_reason, item.reason)
                 status = refund_status(ending) if ending is not None else None
                 if status is not None and await self.sv.db.call(self.store.decide, item.id, status):

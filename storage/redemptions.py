@@ -152,7 +152,8 @@ class RedemptionStore:
             if item is None or item.redemption_id is None or item.redemption_status != _UNFULFILLED:
                 return False
             tracked = session.get(RedemptionRow, item.redemption_id)
-            if tracked is None or tracked.state != OutboxState.OPEN.value:
+            if tracked is None or tracked.state != OutboxState.OPEN.value:  # decided elsewhere: show that
+                item.redemption_status = tracked.status if tracked is not None else "failed: untracked"
                 return False
             item.redemption_status = status.pending()
             tracked.state, tracked.status, tracked.next_attempt_at = OutboxState.PENDING.value, status.value, utcnow()

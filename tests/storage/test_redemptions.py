@@ -111,3 +111,16 @@ def test_live_items_of_a_viewer(stores: tuple[MessageStore, RedemptionStore]) ->
     queue_redemption(stores, "r3", who="someone_else")
     messages.transition(played, [Status.PENDING], Status.PLAYED)
     assert [i.id for i in redemptions.live_unfulfilled_of("VIEWER_ONE")] == [mine]
+
+
+def test_an_item_without_its_redemption_record_leaves_the_settling_list(
+        stores: tuple[MessageStore, RedemptionStore]) -> None:
+    """A row edited by hand (its redemption record gone) cannot be sent; it is shown as such, never retried."""
+    messages, redemptions = stores
+    (row_id,) = messages.insert_many([NewMessage(
+        queue=QueueName.BITS, source=Source.TWITCH, sent_by="v", text="x", spoken_text="x",
+        origin=Origin.CHANNEL_POINTS, redemption_id="lost", redemption_status="unfulfilled")])
+    messages.remove_ids([row_id], DeleteReason.REMOVED)
+    assert not redemptions.decide(row_id, CANCELED)
+    assert redemptions.to_settle() == []
+    assert messages.get(row_id).redemption_status == "failed: untracked"  # type: ignore[union-attr]
