@@ -307,7 +307,7 @@ function refundBadge(item) {
   }[kind] || state;
   const key = kind === "pending" ? `pending-${detail}` : kind;
   return el("span", {
-    className: `badge refund r-${key}`, text: `🎟 ${text}`,
+    className: `badge refund r-${key}`, text,
     attrs: { title: item.redemption_error || `channel points: ${state}` },
   });
 }

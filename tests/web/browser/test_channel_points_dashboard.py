@@ -39,4 +39,5 @@ async def test_refund_states_next_to_the_items(start_bot: Any, twitch_settings: 
     await history.wait_for()
     assert (await history.text_content() or "").endswith("refunded")
     assert await page.locator("#queue-rows .refund").count() == 1  # the cheer has no refund state
+    await page.set_viewport_size({"width": 1600, "height": 760})  # the history's Replay column in view
     await screenshot(page, "channel-points")  # docs/img/channel_points.png is this picture
