@@ -21,6 +21,7 @@ from tests import dbutil
 from tests.bot.conftest import BOT_OPTIONS, WAIT_S, Cast, health, wait_connected
 from tests.bot.fake_twitch import REDEMPTION_SUBSCRIPTIONS, FakeReward, FakeTwitch
 from tests.conftest import app_of, wait_for
+from tests.players import Player
 from tests.service.test_live_settings import write_settings
 from web.keys import STREAMVOICE
 
@@ -101,10 +102,14 @@ async def test_reward_created_once_and_a_redemption_played_is_fulfilled(
     [entry] = view["items"]
     assert (entry["source"], entry["redemption_status"]) == ("channel_points", "unfulfilled")
 
+    player = await Player.connect(client)  # the App: WebSocket frames carry the refund state too
     assert (await client.put("/api/mode", json={"mode": "bits"})).status == 200
     await wait_for(lambda: item_of(settings, redemption)["status"] == "ready")
     playing = await (await client.post("/api/play")).json()
     assert playing["playing"]["id"] == row["id"]
+    frame = await player.wait_type("play", id=row["id"])
+    assert (frame["source"], frame["redemption_status"]) == ("channel_points", "unfulfilled")
+    await player.close()
     assert (await client.post(f"/api/played/{row['id']}")).status == 200
     await settled(fake_twitch, settings, redemption, "FULFILLED")
     history = await (await client.get("/api/history")).json()

@@ -124,3 +124,21 @@ def test_an_item_without_its_redemption_record_leaves_the_settling_list(
     assert not redemptions.decide(row_id, CANCELED)
     assert redemptions.to_settle() == []
     assert messages.get(row_id).redemption_status == "failed: untracked"  # type: ignore[union-attr]
+
+
+def test_an_older_database_gains_the_redemption_columns_and_tables(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as db:  # a messages table from before channel points
+        db.execute("CREATE TABLE messages (id INTEGER PRIMARY KEY, queue VARCHAR(16), source VARCHAR(16), "
+                   "sent_by VARCHAR(64), text TEXT, status VARCHAR(16), is_deleted BOOLEAN, "
+                   "received_at DATETIME)")
+    create_database(f"sqlite:///{path}")
+    with sqlite3.connect(path) as db:
+        columns = {row[1] for row in db.execute("PRAGMA table_info(messages)")}
+        tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        indexes = {row[1] for row in db.execute("PRAGMA index_list(messages)")}
+    assert {"redemption_id", "redemption_status", "redemption_error"} <= columns
+    assert {"redemptions", "channel_point_rewards"} <= tables
+    assert "ix_messages_redemption" in indexes
