@@ -23,6 +23,7 @@ from twitchio.http import Route
 
 from bot.twitch_bot import StreamVoiceBot
 from core.channel_points import Redemption
+from core.refunds import RedemptionStatus, twitch_status
 from core.settings import ChannelPointsSettings
 from service.redemptions import MANAGE_SCOPE, HelixRefused
 from storage.redemptions import OutboxEntry, RewardRecord
@@ -131,6 +132,13 @@ class HelixRewards:
             cursor = (data.get("pagination") or {}).get("cursor")
             if not cursor:
                 return
+
+    async def redemption_status(self, entry: OutboxEntry) -> RedemptionStatus | None:
+        """The redemption's status on Twitch now (``None``: Twitch does not know it)."""
+        data = await self._call("GET", REDEMPTIONS, {"broadcaster_id": entry.broadcaster_id,
+                                                     "reward_id": entry.reward_id, "id": entry.redemption_id})
+        found = [d for d in data.get("data") or [] if str(d.get("id")) == entry.redemption_id]
+        return twitch_status(str(found[0].get("status") or "")) if found else None
 
     async def set_redemption_status(self, entry: OutboxEntry) -> None:
         await self._call("PATCH", REDEMPTIONS, {"broadcaster_id": entry.broadcaster_id, "reward_id": entry.reward_id,

@@ -63,6 +63,8 @@ class RewardClient(Protocol):
 
     async def set_redemption_status(self, entry: OutboxEntry) -> None: ...
 
+    async def redemption_status(self, entry: OutboxEntry) -> RedemptionStatus | None: ...
+
     async def update_reward(self, record: RewardRecord, *, fields: ChannelPointsSettings | None = None,
                             paused: bool | None = None) -> None: ...
 
@@ -91,7 +93,9 @@ class ChannelPointsService:
     def start(self) -> None:
         points = self.sv.settings.current.channel_points
         self.fallback_reward_id = points.reward_id
-        if points.enabled:
+        if points.enabled and not self.sv.settings.current.twitch.enabled:
+            self.state = "off: channel points need the Twitch bot (the twitch: section of settings.yaml)"
+        elif points.enabled:
             self.state = "waiting for the Twitch bot"
         elif points.reward_id:
             self.state = f"fallback: reading chat for reward {points.reward_id} (no refunds)"
@@ -259,9 +263,7 @@ class ChannelPointsService:
             try:
                 await client.set_redemption_status(entry)
             except HelixRefused as exc:
-                log.error("Twitch refused to mark redemption %s %s (%s); not retried", entry.redemption_id,
-                          entry.status.value, exc)
-                await self.sv.db.call(self.store.mark_dropped, entry.redemption_id, str(exc))
+                await self._refused(client, entry, exc)
             except Exception as exc:  # unreachable, 5xx: retried with backoff, also after a restart
                 delay = self.retry.delay(entry.attempts)
                 self.sv.loops.failing(LOOP, exc)
@@ -278,6 +280,25 @@ class ChannelPointsService:
         if due is None:
             return IDLE_S
         return min(IDLE_S, max(0.0, (due - utcnow()).total_seconds()))
+
+    async def _refused(self, client: RewardClient, entry: OutboxEntry, exc: HelixRefused) -> None:
+        """Twitch answered 4xx. Often because it is already settled: our own change landed before a crash lost
+        the answer (then it counts as sent: once), or a moderator settled it first. Otherwise it is dropped."""
+        try:
+            now = await client.redemption_status(entry)
+        except Exception:  # the look-up is a courtesy; without it the change is dropped as refused
+            now = None
+        if now is entry.status:
+            await self.sv.db.call(self.store.mark_sent, entry.redemption_id)
+            log.info("redemption %s was already %s on Twitch", entry.redemption_id, now.value)
+        elif now is not None and now is not RedemptionStatus.UNFULFILLED:
+            await self.sv.db.call(self.store.twitch_decided, entry.redemption_id, now)
+            log.info("redemption %s was %s on Twitch before our change was sent; Twitch's stands",
+                     entry.redemption_id, now.value)
+        else:
+            log.error("Twitch refused to mark redemption %s %s (%s); not retried", entry.redemption_id,
+                      entry.status.value, exc)
+            await self.sv.db.call(self.store.mark_dropped, entry.redemption_id, str(exc))
 
     async def _sync_reward(self) -> None:
         """Live edits of title, cost, prompt and limits, and the pause state, reach the reward on Twitch."""

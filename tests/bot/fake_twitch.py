@@ -763,8 +763,11 @@ class FakeChannelPoints:
         reward = self._managed(request, request.query.get("reward_id", ""))
         if isinstance(reward, web.Response):
             return self._answer(request, reward)
-        status = request.query.get("status")
-        found = [r for r in self.redemptions.values() if r.reward.id == reward.id and r.status == status]
+        status, ids = request.query.get("status"), set(request.query.getall("id", []))
+        if not status and not ids:
+            return self._answer(request, self.fake._error(400, "status is required unless id is given"))
+        found = [r for r in self.redemptions.values() if r.reward.id == reward.id
+                 and (not status or r.status == status) and (not ids or r.id in ids)]
         found.sort(key=lambda r: r.redeemed_at, reverse=request.query.get("sort", "OLDEST") == "NEWEST")
         first = int(request.query.get("first", "20"))
         start = int(request.query.get("after") or 0)

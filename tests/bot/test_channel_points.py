@@ -335,3 +335,32 @@ async def test_a_token_without_the_scope_says_so_until_the_broadcaster_authorise
     assert (await client.get(f"{back.path}?{back.query}")).status == 200
     await wait_for(lambda: app_of(client)[STREAMVOICE].channel_points.state == "ok", timeout=WAIT_S)
     assert len(fake_twitch.points.ours()) == 1
+
+
+async def test_channel_points_without_the_bot_say_what_is_missing(start_server: Any, make_settings: Any) -> None:
+    settings = make_settings(channel_points=ChannelPointsSettings(enabled=True))
+    client = await start_server(settings)
+    body = await health(client)
+    assert body["channel_points"].startswith("off: channel points need the Twitch bot")
+    assert body["loops"][LOOP] == "ok"
+
+
+async def test_a_change_that_landed_before_a_crash_is_not_sent_twice(
+        start_bot: Any, twitch_settings: Any, fake_twitch: FakeTwitch, cast: Cast) -> None:
+    settings = points_settings(twitch_settings)
+    store_tokens(settings, fake_twitch, cast)
+    client, _, sv, reward = await start_with_reward(start_bot, settings, fake_twitch)
+    redemption = await fake_twitch.points.redeem(cast.viewer, reward, "answer lost on the way back")
+    row = await queued(settings, redemption)
+    sv.channel_points.retry = Backoff(initial=30.0, cap=30.0)
+    fake_twitch.points.fail_next("PATCH", REDEMPTIONS_PATH, 500)
+    await client.delete(f"/api/messages/{row['id']}")
+    await wait_for(lambda: fake_twitch.points.calls_to("PATCH", REDEMPTIONS_PATH) == [500], timeout=WAIT_S)
+    await client.close()
+    fake_twitch.points.redemptions[redemption].status = "CANCELED"  # it landed; only the answer was lost
+
+    dbutil.execute(settings.database_url, "UPDATE redemptions SET next_attempt_at = NULL")
+    await start_with_reward(start_bot, settings, fake_twitch)
+    await settled(fake_twitch, settings, redemption, "CANCELED")
+    assert fake_twitch.points.calls_to("PATCH", REDEMPTIONS_PATH) == [500, 404]  # refused, then seen as done
+    assert item_of(settings, redemption)["redemption_error"] is None
