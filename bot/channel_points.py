@@ -128,7 +128,7 @@ class ChannelPointsRunner:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        self.service.disconnect()
+        self.service.disconnect("waiting for the Twitch bot" if self.points.enabled else None)
 
     async def _setup(self, bot: StreamVoiceBot, broadcaster_id: str) -> None:
         helix = HelixRewards(bot, broadcaster_id)
