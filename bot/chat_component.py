@@ -53,6 +53,8 @@ class ChatComponent(commands.Component):
         line = chat_line(payload)
         if line.broadcaster_id != self.broadcaster_id:
             return
+        if payload.channel_points_id and payload.channel_points_id in self.sv.channel_points.chat_reward_ids:
+            return  # a channel-point redemption: bot/channel_points.py reads it
         if await self._mod_command(line, payload.broadcaster):
             return
         reason = ignore_reason(line, self.bot_id)
@@ -121,9 +123,11 @@ class ChatComponent(commands.Component):
             return "TTS: skipped." if item is not None else "TTS: nothing is playing."
         if command.action is ModAction.PAUSE:
             await self.sv.playback.set_autoplay(False)
+            self.sv.channel_points.tts_paused(True)
             return "TTS autoplay paused."
         if command.action is ModAction.RESUME:
             await self.sv.playback.resume()
+            self.sv.channel_points.tts_paused(False)
             return "TTS autoplay resumed."
         assert command.target is not None
         removal = await self.sv.moderation.remove_user(command.target)
@@ -144,6 +148,7 @@ class ChatComponent(commands.Component):
         """A timeout or ban: every waiting item of that chatter leaves the queue, theirs playing is stopped."""
         if str(payload.broadcaster.id) != self.broadcaster_id or not payload.user.name:
             return
+        await self.sv.channel_points.user_moderated(payload.user.name)  # their redemptions keep the points
         removal = await self.sv.moderation.remove_user(payload.user.name)
         self.outcomes["user cleared"] += 1
         self.outcomes["removed"] += removal.removed

@@ -34,6 +34,7 @@ from twitchio.eventsub import (
 )
 from twitchio.exceptions import HTTPException, InvalidTokenException, WebsocketConnectionException
 
+from bot.channel_points import ChannelPointsRunner
 from bot.chat_component import CONFIRM_INTERVAL_S, ChatComponent
 from bot.logs import install_redaction
 from bot.notifications import NotificationComponent
@@ -111,6 +112,8 @@ class TwitchBotRunner:
         self._pending: dict[str, _PendingAuthorisation] = {}
         self._task: asyncio.Task[None] | None = None
         self._failures = 0
+        #: The channel-point TTS reward (bot/channel_points.py), set up beside chat in each session.
+        self.channel_points = ChannelPointsRunner(sv, settings, retry_delays=self.retry_delays)
 
     # --- lifecycle ----------------------------------------------------------------------------------
     def start(self) -> None:
@@ -166,6 +169,7 @@ class TwitchBotRunner:
         return delay
 
     async def _close_bot(self) -> None:
+        await self.channel_points.end()
         bot, self.bot, self.component = self.bot, None, None
         if bot is None:
             return
@@ -211,6 +215,7 @@ class TwitchBotRunner:
             self._set_state("connected")
             self.sv.loops.ok(WATCH_LOOP)
             self._failures = 0
+            await self.channel_points.begin(bot, self.broadcaster_id)
             await self._watch(bot)
             rejected = not bot.has_token(self.twitch.bot_id)  # twitchio drops a token it cannot refresh
 
@@ -308,7 +313,10 @@ class TwitchBotRunner:
         self._pending = {k: v for k, v in self._pending.items() if now - v.created < OAUTH_STATE_TTL_S}
         state = secrets.token_urlsafe(24)
         self._pending[state] = _PendingAuthorisation(account, self.redirect_uri, now)
-        scopes = Scopes(BOT_SCOPES if account == "bot" else BROADCASTER_SCOPES)
+        wanted = BOT_SCOPES if account == "bot" else BROADCASTER_SCOPES
+        if account == "broadcaster" or self.twitch.bot_id == self.broadcaster_id:  # channel-point TTS reward
+            wanted += self.channel_points.scopes_for(self.channel_points.points.enabled)
+        scopes = Scopes(wanted)
         payload = bot.http.get_authorization_url(scopes=scopes, state=state, redirect_uri=self.redirect_uri,
                                                  force_verify=True)
         return payload.url
@@ -347,6 +355,8 @@ class TwitchBotRunner:
         log.info("Twitch account %s (%s) authorised the %s scopes", who.login, who.user_id, pending.account)
         if pending.account == "bot":
             self._authorised.set()
+        if who.user_id == self.broadcaster_id:
+            self.channel_points.authorised()
         return who.login or str(who.user_id)
 
 

@@ -103,6 +103,71 @@ class NotificationSettings:
     min_raid_viewers: int = 0
     #: Notice type -> template ("" = not read).
     templates: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_TEMPLATES))
+# --- channel points: the channel-point TTS reward (bot/channel_points.py, docs/twitch.md) ------------------
+@dataclass(frozen=True, slots=True)
+class ChannelPointsSettings:
+    """The reward StreamVoice creates and manages on Twitch. ``enabled`` and ``reward_id`` take effect at a restart;
+    title, cost, prompt, limits, ``queue`` and ``pause_with_tts`` apply live (the reward is updated on Twitch)."""
+
+    enabled: bool = False
+    title: str = "Text to speech"
+    cost: int = 300
+    prompt: str = "Your message is read aloud on stream"
+    #: The queue redemptions join: ``bits`` (never dropped) or ``mentions``.
+    queue: str = "bits"
+    #: Seconds between two redemptions by anyone; 0 = none.
+    global_cooldown: int = 0
+    #: Redemptions per viewer per stream; 0 = no limit.
+    max_per_user_per_stream: int = 0
+    #: Pause the reward on Twitch while TTS is paused.
+    pause_with_tts: bool = True
+    #: Fallback without ``channel:manage:redemptions``: chat lines redeeming this reward id are read (no refunds).
+    reward_id: str = ""
+
+    @property
+    def reward_fields(self) -> tuple[str, int, str, int, int]:
+        """What the reward on Twitch is made of (an edit of any of these updates it)."""
+        return (self.title, self.cost, self.prompt, self.global_cooldown, self.max_per_user_per_stream)
+
+
+_CHANNEL_POINT_QUEUES = frozenset({"bits", "mentions"})
+
+
+def _channel_points(raw: Any, current: ChannelPointsSettings) -> ChannelPointsSettings:
+    """Validate the ``channel_points:`` section (limits as Twitch enforces them), naming the key at fault."""
+    if raw is None:
+        return current
+    if not isinstance(raw, Mapping):
+        raise SettingsError("channel_points", f"expected a mapping, got {raw!r}")
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        name = str(key).lower()
+        dotted = f"channel_points.{name}"
+        if name in {"enabled", "pause_with_tts"}:
+            values[name] = _flag(dotted, value)
+        elif name == "cost":
+            values[name] = _number(dotted, value, kind=int, low=1)
+        elif name == "global_cooldown":
+            values[name] = _number(dotted, value, kind=int, low=0, high=604_800)
+        elif name == "max_per_user_per_stream":
+            values[name] = _number(dotted, value, kind=int, low=0)
+        elif name == "title":
+            values[name] = _text(dotted, value)
+            if not 1 <= len(values[name]) <= 45:
+                raise SettingsError(dotted, "must be 1 to 45 characters (Twitch's limit)")
+        elif name == "prompt":
+            values[name] = _text(dotted, value)
+            if len(values[name]) > 200:
+                raise SettingsError(dotted, "must be at most 200 characters (Twitch's limit)")
+        elif name == "queue":
+            values[name] = _text(dotted, value).lower()
+            if values[name] not in _CHANNEL_POINT_QUEUES:
+                raise SettingsError(dotted, f"must be bits or mentions, got {value!r}")
+        elif name == "reward_id":
+            values[name] = _text(dotted, value)
+        else:
+            raise SettingsError(dotted, "unknown key")
+    return dataclasses.replace(current, **values)
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +232,7 @@ class Settings:
     twitch: TwitchSettings = field(default_factory=TwitchSettings)
     triggers: TriggerSettings = field(default_factory=TriggerSettings)
     notifications: NotificationSettings = field(default_factory=NotificationSettings)
+    channel_points: ChannelPointsSettings = field(default_factory=ChannelPointsSettings)
 
     @property
     def mentions_max_audio_bytes(self) -> int:
@@ -304,6 +370,8 @@ def build_settings(raw: Mapping[str, Any], base: Settings | None = None) -> Sett
             values[key] = _triggers(value, settings.triggers)
         elif key == "notifications":
             values[key] = _notifications(value, settings.notifications)
+        elif key == "channel_points":
+            values[key] = _channel_points(value, settings.channel_points)
         elif key == "fused_vocoder" and isinstance(value, bool):  # YAML reads a bare on/off as a boolean
             values[key] = "on" if value else "off"
         else:

@@ -82,6 +82,7 @@ def _history_entry(entry: history.HistoryEntry) -> dict[str, Any]:
         "outcome": entry.outcome, "reason": item.reason, "duration": item.duration_s,
         "received_at": _iso(item.received_at), "ended_at": _iso(entry.ended_at), "replay_of": item.replay_of,
         "replayable": history.replay_refusal(item) is None, "source": item.kind.value,
+        "redemption_status": item.redemption_status, "redemption_error": item.redemption_error,
     }
 
 

@@ -28,6 +28,7 @@ from typing import Any, TypeVar
 from core.captions import Captions
 from core.chat import WAITING_STATUSES, QueueName, Status
 from core.moderation import SKIP_REASON, hold_for, playable_at, stale_cutoff
+from core.refunds import STOP_REASON
 from service.database import AsyncStore
 from service.events import Event
 from service.live_audio import AudioStream, LiveAudio
@@ -164,7 +165,7 @@ class PlaybackController:
             if current is None:
                 self._state_changed()
                 return None
-            await self._finish_locked(current, Status.PLAYED)
+            await self._finish_locked(current, Status.PLAYED, reason=STOP_REASON)  # ended early (refunds)
             self._publish({"type": "stop", "id": current.item.id})
             return current.item
 
@@ -349,9 +350,9 @@ class PlaybackController:
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
-    async def _finish_locked(self, current: NowPlaying, status: Status) -> None:
+    async def _finish_locked(self, current: NowPlaying, status: Status, reason: str | None = None) -> None:
         if not current.waiting_for_audio:
-            await self._db.call(self._db.store.transition, current.item.id, [Status.PLAYING], status)
+            await self._db.call(self._db.store.transition, current.item.id, [Status.PLAYING], status, reason)
             path = await self._db.call(self._db.store.forget_audio, current.item.id)
             remove_files([path])
         self._finish_current_locked()

@@ -29,6 +29,7 @@ from service.live_settings import LiveSettings
 from service.moderation import Moderator
 from service.playback import PlaybackController
 from service.presence import AppPresence
+from service.redemptions import ChannelPointsService
 from service.resilience import LoopHealth, retry_transient
 from service.synthesis import SynthesisWorker, remove_files
 from service.writer import GroupCommitWriter
@@ -102,6 +103,8 @@ class StreamVoice:
             on_first_audio=self._first_audio,
         )
         self._pending_callbacks: set[Any] = set()
+        #: Channel-point redemptions: items in, refunds out (service/redemptions.py).
+        self.channel_points = ChannelPointsService(self)
 
     # --- lifecycle ----------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -113,10 +116,12 @@ class StreamVoice:
         self.writer.start()
         self.events.start()
         self.worker.start()
+        self.channel_points.start()
         self.settings.subscribe(self._settings_changed)
 
     async def close(self) -> None:
         self.settings.unsubscribe(self._settings_changed)
+        await self.channel_points.stop()
         await self.worker.stop()
         await self.writer.stop()
         await self.events.stop()
@@ -243,6 +248,7 @@ class StreamVoice:
             "spoken_text": item.spoken_text, "bits_amount": item.bits_amount, "status": item.status.value,
             "duration": item.duration_s, "audio_url": f"/audio/{item.id}.wav" if ready else None,
             "voice": item.voice, "source": item.kind.value,
+            "redemption_status": item.redemption_status, "redemption_error": item.redemption_error,
             **self._hold_fields(item),
         }
 
@@ -309,6 +315,7 @@ class StreamVoice:
             "db": db, "engine": self.worker.state, "queues": counts,
             "mode": self.playback.active_queue.value, "ingest_source": self.ingest_source,
             "twitch": self.twitch_state, "settings": self.settings.status,
+            "channel_points": self.channel_points.state,
         }
 
     # --- callbacks ----------------------------------------------------------------------------------

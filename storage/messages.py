@@ -45,6 +45,9 @@ class NewMessage:
     #: The voice spec decided at accept time (``core.viewer_voice.resolve_voice``); synthesis speaks with it.
     voice: str | None = None
     origin: Origin | None = None
+    #: Channel points: the Twitch redemption and its status (``unfulfilled`` when stored).
+    redemption_id: str | None = None
+    redemption_status: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +76,9 @@ class StoredMessage:
     #: Word timings JSON for captions (``core.captions``), set when synthesised.
     word_timings: str | None = None
     origin: Origin | None = None
+    redemption_id: str | None = None
+    redemption_status: str | None = None
+    redemption_error: str | None = None
 
     @property
     def kind(self) -> Origin:
@@ -89,6 +95,8 @@ class StoredMessage:
             audio_bytes=row.audio_bytes, duration_s=row.duration_s,
             awaiting_approval=bool(row.awaiting_approval), external_id=row.external_id, replay_of=row.replay_of,
             voice=row.voice, word_timings=row.word_timings, origin=Origin(row.origin) if row.origin else None,
+            redemption_id=row.redemption_id, redemption_status=row.redemption_status,
+            redemption_error=row.redemption_error,
         )
 
 
@@ -108,7 +116,8 @@ class RecoveryReport:
 
 
 _INSERT_COLUMNS = ("queue", "source", "sent_by", "text", "spoken_text", "bits_amount", "external_id", "status",
-                   "reason", "is_deleted", "received_at", "awaiting_approval", "voice", "origin")
+                   "reason", "is_deleted", "received_at", "awaiting_approval", "voice", "origin",
+                   "redemption_id", "redemption_status")
 _SQLITE_INSERT = (f"INSERT INTO {MessageRow.__tablename__} ({', '.join(_INSERT_COLUMNS)}) "
                   f"VALUES ({', '.join('?' * len(_INSERT_COLUMNS))})")
 _WAITING = [s.value for s in WAITING_STATUSES]
@@ -135,6 +144,7 @@ class MessageStore:
                 "status": m.status.value, "reason": m.reason, "is_deleted": False, "received_at": now,
                 "awaiting_approval": m.awaiting_approval, "voice": m.voice,
                 "origin": m.origin.value if m.origin else None,
+                "redemption_id": m.redemption_id, "redemption_status": m.redemption_status,
             }
             for m in messages
         ]
@@ -157,7 +167,8 @@ class MessageStore:
                 cursor.execute(_SQLITE_INSERT, (m.queue.value, m.source.value, m.sent_by, m.text, m.spoken_text,
                                                 m.bits_amount, m.external_id, m.status.value, m.reason, 0, received,
                                                 int(m.awaiting_approval), m.voice,
-                                                m.origin.value if m.origin else None))
+                                                m.origin.value if m.origin else None,
+                                                m.redemption_id, m.redemption_status))
                 ids.append(int(cursor.lastrowid))
             cursor.close()
             return ids
@@ -276,8 +287,11 @@ class MessageStore:
                 .values(status=Status.PENDING.value))
 
     # --- playback -------------------------------------------------------------------------------------
-    def transition(self, message_id: int, from_statuses: Sequence[Status], to: Status) -> bool:
+    def transition(self, message_id: int, from_statuses: Sequence[Status], to: Status,
+                   reason: str | None = None) -> bool:
         values: dict[str, object] = {"status": to.value}
+        if reason is not None:
+            values["reason"] = reason
         if to is Status.PLAYED:
             values["played_at"] = utcnow()
         with self._session() as session, session.begin():

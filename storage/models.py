@@ -47,11 +47,19 @@ class MessageRow(Base):
     replay_of: Mapped[int | None] = mapped_column(Integer, default=None)
     #: What kind of request this is (``core.chat.Origin``); NULL on rows stored before it existed.
     origin: Mapped[str | None] = mapped_column(String(16), default=None)
+    # --- channel points (storage/redemptions.py) ---
+    #: The Twitch redemption this item was paid with (channel points); NULL for every other item.
+    redemption_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    #: unfulfilled, fulfilled, canceled, ``pending: <status>`` until Twitch acknowledged it, ``failed: <status>``.
+    redemption_status: Mapped[str | None] = mapped_column(String(32), default=None)
+    #: Why Twitch refused the status change (HTTP 4xx), when it did.
+    redemption_error: Mapped[str | None] = mapped_column(Text, default=None)
 
     __table_args__ = (
         Index("ix_messages_live", "queue", "is_deleted", "status", "id"),
         Index("ix_messages_external_id", "external_id"),
         Index("ix_messages_replay_of", "replay_of"),
+        Index("ix_messages_redemption", "redemption_status", "redemption_id"),
     )
 
 
@@ -74,3 +82,44 @@ class ViewerVoiceRow(Base):
     #: A friendly name from the ``voices`` setting.
     voice: Mapped[str] = mapped_column(String(64))
     updated_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+# --- channel points (storage/redemptions.py) ----------------------------------------------------------------
+class RewardRow(Base):
+    """The channel-point reward StreamVoice created, per broadcaster, and what it was last set to on Twitch."""
+
+    __tablename__ = "channel_point_rewards"
+
+    broadcaster_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    reward_id: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(String(64))
+    cost: Mapped[int] = mapped_column(Integer)
+    prompt: Mapped[str] = mapped_column(Text)
+    global_cooldown: Mapped[int] = mapped_column(Integer, default=0)
+    max_per_user_per_stream: Mapped[int] = mapped_column(Integer, default=0)
+    is_paused: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class RedemptionRow(Base):
+    """One redemption of our reward: seen once (never queued twice), and the outbox of its status change.
+
+    ``state``: ``open`` (nothing decided yet), ``pending`` (``status`` to send, with retries), ``sent``,
+    ``dropped`` (Twitch refused it: ``error``) or ``twitch`` (a moderator decided it in Twitch's own queue).
+    """
+
+    __tablename__ = "redemptions"
+
+    redemption_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    broadcaster_id: Mapped[str] = mapped_column(String(32))
+    reward_id: Mapped[str] = mapped_column(String(64))
+    message_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    state: Mapped[str] = mapped_column(String(16), default="open")
+    status: Mapped[str] = mapped_column(String(16), default="unfulfilled")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)
+
+    __table_args__ = (Index("ix_redemptions_state", "state", "next_attempt_at"),)

@@ -111,11 +111,13 @@ async def skip(sv: StreamVoice, body: Any, source: Source) -> Result:
 
 async def pause(sv: StreamVoice, body: Any, source: Source) -> Result:
     await sv.playback.set_autoplay(False)
+    sv.channel_points.tts_paused(True)  # pause_with_tts: the reward pauses on Twitch too
     return 200, {"autoplay": False}
 
 
 async def resume(sv: StreamVoice, body: Any, source: Source) -> Result:
     await sv.playback.resume()
+    sv.channel_points.tts_paused(False)
     return 200, {"autoplay": True}
 
 

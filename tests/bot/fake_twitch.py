@@ -3,6 +3,8 @@
 * id host: ``POST /oauth2/token`` (client credentials, authorisation code, refresh), ``GET /oauth2/validate``,
   ``GET /oauth2/authorize`` (consents at once as ``signed_in_as`` and redirects back with a code);
 * Helix: ``GET /helix/users``, ``POST /helix/eventsub/subscriptions``, ``POST /helix/chat/messages``;
+  channel points (``FakeChannelPoints`` below): custom rewards GET/POST/PATCH, redemptions GET/PATCH, and the
+  ``channel.channel_points_custom_reward_redemption.add``/``.update`` notifications;
 * EventSub WebSocket ``/ws``: ``session_welcome``, keepalives, ``notification``, ``session_reconnect``,
   ``revocation``; notifications for ``channel.chat.message``, ``channel.chat.message_delete``,
   ``channel.chat.clear_user_messages``, ``channel.chat.clear`` and ``channel.chat.notification`` (subs, resubs,
@@ -246,6 +248,8 @@ class FakeTwitch:
         self.welcome_gate.set()
         self._ids = itertools.count(1)
         self._server: TestServer | None = None
+        #: Channel-point rewards and redemptions (``FakeChannelPoints``).
+        self.points = FakeChannelPoints(self)
 
     # --- lifecycle ----------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -256,6 +260,7 @@ class FakeTwitch:
         app.router.add_get("/helix/users", self._users)
         app.router.add_post("/helix/eventsub/subscriptions", self._subscribe)
         app.router.add_post("/helix/chat/messages", self._send_chat)
+        self.points.add_routes(app)  # channel points
         app.router.add_get("/ws", self._websocket)
         self._server = TestServer(app, host="127.0.0.1")
         await self._server.start_server()
@@ -520,6 +525,8 @@ class FakeTwitch:
             return self._error(400, "only websocket transport is faked")
         if not isinstance(caller, UserToken):
             return self._error(400, "websocket transport requires a user access token")
+        if body.get("type") in REDEMPTION_SUBSCRIPTIONS:  # channel points
+            return self.points.subscribe(caller, body)
         if body.get("type") not in CHAT_SUBSCRIPTIONS or body.get("version") != "1":
             return self._error(400, f"only {', '.join(sorted(CHAT_SUBSCRIPTIONS))} v1 are faked")
         condition = body.get("condition", {})
@@ -596,3 +603,279 @@ class FakeTwitch:
                                  "message_timestamp": _now()},
                     "payload": {},
                 })
+
+
+# --- channel points: rewards, redemptions and their notifications -------------------------------------------
+REDEMPTION_ADD = "channel.channel_points_custom_reward_redemption.add"
+REDEMPTION_UPDATE = "channel.channel_points_custom_reward_redemption.update"
+REDEMPTION_SUBSCRIPTIONS = frozenset({REDEMPTION_ADD, REDEMPTION_UPDATE})
+READ_REDEMPTIONS = frozenset({"channel:read:redemptions", "channel:manage:redemptions"})
+
+
+@dataclass
+class FakeReward:
+    id: str
+    broadcaster: FakeUser
+    #: The client that created it: only that client may update it or its redemptions (Twitch's rule).
+    owner_client_id: str | None
+    title: str
+    cost: int
+    prompt: str = ""
+    is_user_input_required: bool = False
+    should_redemptions_skip_request_queue: bool = False
+    is_paused: bool = False
+    global_cooldown: int = 0
+    max_per_user_per_stream: int = 0
+
+    def helix(self) -> dict[str, Any]:
+        """Every key Helix documents for a custom reward (null where empty)."""
+        return {
+            "broadcaster_id": self.broadcaster.id, "broadcaster_login": self.broadcaster.login,
+            "broadcaster_name": self.broadcaster.display_name, "id": self.id, "title": self.title,
+            "prompt": self.prompt, "cost": self.cost, "image": None,
+            "default_image": {"url_1x": "https://example.invalid/1.png", "url_2x": "https://example.invalid/2.png",
+                              "url_4x": "https://example.invalid/4.png"},
+            "background_color": "#9147FF", "is_enabled": True,
+            "is_user_input_required": self.is_user_input_required,
+            "max_per_stream_setting": {"is_enabled": False, "max_per_stream": 0},
+            "max_per_user_per_stream_setting": {"is_enabled": self.max_per_user_per_stream > 0,
+                                                "max_per_user_per_stream": self.max_per_user_per_stream},
+            "global_cooldown_setting": {"is_enabled": self.global_cooldown > 0,
+                                        "global_cooldown_seconds": self.global_cooldown},
+            "is_paused": self.is_paused, "is_in_stock": True,
+            "should_redemptions_skip_request_queue": self.should_redemptions_skip_request_queue,
+            "redemptions_redeemed_current_stream": None, "cooldown_expires_at": None,
+        }
+
+    def brief(self) -> dict[str, Any]:
+        return {"id": self.id, "title": self.title, "cost": self.cost, "prompt": self.prompt}
+
+
+@dataclass
+class FakeRedemption:
+    id: str
+    reward: FakeReward
+    user: FakeUser
+    user_input: str
+    status: str = "UNFULFILLED"
+    redeemed_at: str = field(default_factory=_now)
+
+    def helix(self) -> dict[str, Any]:
+        broadcaster = self.reward.broadcaster
+        return {"broadcaster_id": broadcaster.id, "broadcaster_login": broadcaster.login,
+                "broadcaster_name": broadcaster.display_name, "id": self.id, "user_id": self.user.id,
+                "user_login": self.user.login, "user_name": self.user.display_name, "user_input": self.user_input,
+                "status": self.status, "redeemed_at": self.redeemed_at, "reward": self.reward.brief()}
+
+    def event(self) -> dict[str, Any]:
+        """A complete ``...redemption.add``/``.update`` event (every documented key, status in lower case)."""
+        broadcaster = self.reward.broadcaster
+        return {"id": self.id, "broadcaster_user_id": broadcaster.id, "broadcaster_user_login": broadcaster.login,
+                "broadcaster_user_name": broadcaster.display_name, "user_id": self.user.id,
+                "user_login": self.user.login, "user_name": self.user.display_name, "user_input": self.user_input,
+                "status": self.status.lower(), "reward": self.reward.brief(), "redeemed_at": self.redeemed_at}
+
+
+class FakeChannelPoints:
+    """Twitch's channel points, strictly: the broadcaster's own token with the right scope, rewards updatable
+    only by the client that created them, a redemption's status changed once (UNFULFILLED -> FULFILLED or
+    CANCELED), and an ``.update`` notification for every change, as Twitch sends it."""
+
+    def __init__(self, fake: FakeTwitch) -> None:
+        self.fake = fake
+        self.rewards: dict[str, FakeReward] = {}
+        self.redemptions: dict[str, FakeRedemption] = {}
+        #: Every request the channel-point routes answered: (method, path, status).
+        self.calls: list[tuple[str, str, int]] = []
+        #: Statuses the next requests to ``(method, path)`` answer with instead of doing their work.
+        self.failures: dict[tuple[str, str], list[int]] = {}
+
+    def add_routes(self, app: web.Application) -> None:
+        app.router.add_get("/helix/channel_points/custom_rewards", self._get_rewards)
+        app.router.add_post("/helix/channel_points/custom_rewards", self._create_reward)
+        app.router.add_patch("/helix/channel_points/custom_rewards", self._update_reward)
+        app.router.add_get("/helix/channel_points/custom_rewards/redemptions", self._get_redemptions)
+        app.router.add_patch("/helix/channel_points/custom_rewards/redemptions", self._update_redemption)
+
+    # --- test controls ------------------------------------------------------------------------------
+    def fail_next(self, method: str, path: str, *statuses: int) -> None:
+        """The next ``len(statuses)`` requests to ``method path`` answer these statuses (e.g. 500, 500)."""
+        self.failures.setdefault((method, path), []).extend(statuses)
+
+    def calls_to(self, method: str, path: str) -> list[int]:
+        return [status for m, p, status in self.calls if (m, p) == (method, path)]
+
+    def made_by_hand(self, broadcaster: FakeUser, title: str, *, input_required: bool = True) -> FakeReward:
+        """A reward the streamer made on Twitch's dashboard (no client may manage it through the API)."""
+        reward = FakeReward(str(uuid.uuid4()), broadcaster, None, title, 100,
+                            is_user_input_required=input_required)
+        self.rewards[reward.id] = reward
+        return reward
+
+    async def redeem(self, viewer: FakeUser, reward: FakeReward, text: str, *, notify: bool = True,
+                     in_chat: bool = False) -> str:
+        """A viewer redeems ``reward``; ``notify=False``: nobody is subscribed (StreamVoice was stopped).
+        ``in_chat``: the text also shows in chat, as Twitch shows a redemption with text."""
+        redemption = FakeRedemption(str(uuid.uuid4()), reward, viewer, text,
+                                    "FULFILLED" if reward.should_redemptions_skip_request_queue else "UNFULFILLED")
+        self.redemptions[redemption.id] = redemption
+        if notify:
+            assert await self.fake._notify(REDEMPTION_ADD, reward.broadcaster, redemption.event()), \
+                "nobody subscribed to redemptions"
+        if in_chat:
+            await self.redeem_in_chat(viewer, reward, text)
+        return redemption.id
+
+    async def resolve_on_twitch(self, redemption_id: str, status: str) -> None:
+        """A moderator completes (FULFILLED) or refunds (CANCELED) it in Twitch's own reward queue."""
+        redemption = self.redemptions[redemption_id]
+        assert redemption.status == "UNFULFILLED"
+        redemption.status = status
+        await self.fake._notify(REDEMPTION_UPDATE, redemption.reward.broadcaster, redemption.event())
+
+    async def redeem_in_chat(self, viewer: FakeUser, reward: FakeReward, text: str) -> str:
+        """A redemption of a reward with text, as it shows in chat: a chat line carrying the reward's id."""
+        event = chat_event(broadcaster=reward.broadcaster, chatter=viewer, text=text, users=self.fake.users.values())
+        event["channel_points_custom_reward_id"] = reward.id
+        assert await self.fake._notify(CHAT_SUBSCRIPTION, reward.broadcaster, event), "no chat subscription"
+        return str(event["message_id"])
+
+    def ours(self) -> list[FakeReward]:
+        return [r for r in self.rewards.values() if r.owner_client_id == self.fake.client_id]
+
+    # --- EventSub -----------------------------------------------------------------------------------
+    def subscribe(self, caller: UserToken, body: dict[str, Any]) -> web.Response:
+        condition = body.get("condition", {})
+        if body.get("version") != "1" or set(condition) - {"broadcaster_user_id", "reward_id"}:
+            return self.fake._error(400, "invalid condition")
+        if "reward_id" in condition and condition["reward_id"] not in self.rewards:
+            return self.fake._error(400, "invalid reward_id")
+        if condition.get("broadcaster_user_id") != caller.user_id or READ_REDEMPTIONS.isdisjoint(caller.scopes):
+            return self.fake._error(403, "subscription missing proper authorization")
+        session_id = body.get("transport", {}).get("session_id")
+        if session_id not in self.fake.sessions:
+            return self.fake._error(400, "websocket transport session does not exist or has already disconnected")
+        sub = Subscription(str(uuid.uuid4()), body["type"], body["version"], condition, session_id)
+        self.fake.subscriptions[sub.id] = sub
+        return web.json_response({"data": [sub.describe()], "total": len(self.fake.subscriptions), "total_cost": 1,
+                                  "max_total_cost": 10}, status=202)
+
+    # --- Helix --------------------------------------------------------------------------------------
+    def _check(self, request: web.Request, *, manage: bool) -> tuple[UserToken, FakeUser] | web.Response:
+        failures = self.failures.get((request.method, request.path))
+        if failures:
+            status = failures.pop(0)
+            return self.fake._error(status, "fake failure")
+        caller = self.fake._helix_caller(request)
+        if isinstance(caller, web.Response):
+            return caller
+        if not isinstance(caller, UserToken):
+            return self.fake._error(401, "a user access token is required")
+        broadcaster = self.fake.users.get(request.query.get("broadcaster_id", ""))
+        if broadcaster is None or broadcaster.id != caller.user_id:
+            return self.fake._error(403, "broadcaster_id must match the user in the token")
+        scopes = {"channel:manage:redemptions"} if manage else READ_REDEMPTIONS
+        if scopes.isdisjoint(caller.scopes):
+            return self.fake._error(401, "Missing scope: channel:manage:redemptions")
+        return caller, broadcaster
+
+    def _answer(self, request: web.Request, response: web.Response) -> web.Response:
+        self.calls.append((request.method, request.path, response.status))
+        return response
+
+    def _managed(self, request: web.Request, reward_id: str) -> FakeReward | web.Response:
+        reward = self.rewards.get(reward_id)
+        if reward is None:
+            return self.fake._error(404, "reward not found")
+        if reward.owner_client_id != self.fake.client_id:
+            return self.fake._error(403, "The ID in the Client-Id header must match the client ID used to "
+                                         "create the custom reward")
+        return reward
+
+    async def _get_rewards(self, request: web.Request) -> web.Response:
+        checked = self._check(request, manage=False)
+        if isinstance(checked, web.Response):
+            return self._answer(request, checked)
+        _, broadcaster = checked
+        only_ours = request.query.get("only_manageable_rewards", "false").lower() == "true"
+        ids = set(request.query.getall("id", []))
+        found = [r.helix() for r in self.rewards.values()
+                 if r.broadcaster.id == broadcaster.id and (not only_ours or r.owner_client_id == self.fake.client_id)
+                 and (not ids or r.id in ids)]
+        return self._answer(request, web.json_response({"data": found}))
+
+    async def _create_reward(self, request: web.Request) -> web.Response:
+        checked = self._check(request, manage=True)
+        if isinstance(checked, web.Response):
+            return self._answer(request, checked)
+        _, broadcaster = checked
+        body = await request.json()
+        if not body.get("title") or not isinstance(body.get("cost"), int) or body["cost"] < 1:
+            return self._answer(request, self.fake._error(400, "title and cost are required"))
+        if any(r.broadcaster.id == broadcaster.id and r.title.casefold() == str(body["title"]).casefold()
+               for r in self.rewards.values()):
+            return self._answer(request, self.fake._error(400, "CREATE_CUSTOM_REWARD_DUPLICATE_REWARD"))
+        reward = FakeReward(str(uuid.uuid4()), broadcaster, self.fake.client_id, body["title"], body["cost"])
+        self._apply(reward, body)
+        self.rewards[reward.id] = reward
+        return self._answer(request, web.json_response({"data": [reward.helix()]}))
+
+    @staticmethod
+    def _apply(reward: FakeReward, body: dict[str, Any]) -> None:
+        for key in ("title", "cost", "prompt", "is_user_input_required", "should_redemptions_skip_request_queue",
+                    "is_paused"):
+            if key in body:
+                setattr(reward, key, body[key])
+        if "is_global_cooldown_enabled" in body or "global_cooldown_seconds" in body:
+            reward.global_cooldown = (int(body.get("global_cooldown_seconds") or 0)
+                                      if body.get("is_global_cooldown_enabled") else 0)
+        if "is_max_per_user_per_stream_enabled" in body or "max_per_user_per_stream" in body:
+            reward.max_per_user_per_stream = (int(body.get("max_per_user_per_stream") or 0)
+                                              if body.get("is_max_per_user_per_stream_enabled") else 0)
+
+    async def _update_reward(self, request: web.Request) -> web.Response:
+        checked = self._check(request, manage=True)
+        if isinstance(checked, web.Response):
+            return self._answer(request, checked)
+        reward = self._managed(request, request.query.get("id", ""))
+        if isinstance(reward, web.Response):
+            return self._answer(request, reward)
+        self._apply(reward, await request.json())
+        return self._answer(request, web.json_response({"data": [reward.helix()]}))
+
+    async def _get_redemptions(self, request: web.Request) -> web.Response:
+        checked = self._check(request, manage=False)
+        if isinstance(checked, web.Response):
+            return self._answer(request, checked)
+        reward = self._managed(request, request.query.get("reward_id", ""))
+        if isinstance(reward, web.Response):
+            return self._answer(request, reward)
+        status, ids = request.query.get("status"), set(request.query.getall("id", []))
+        if not status and not ids:
+            return self._answer(request, self.fake._error(400, "status is required unless id is given"))
+        found = [r for r in self.redemptions.values() if r.reward.id == reward.id
+                 and (not status or r.status == status) and (not ids or r.id in ids)]
+        found.sort(key=lambda r: r.redeemed_at, reverse=request.query.get("sort", "OLDEST") == "NEWEST")
+        first = int(request.query.get("first", "20"))
+        start = int(request.query.get("after") or 0)
+        page = found[start:start + first]
+        cursor = str(start + first) if start + first < len(found) else None
+        return self._answer(request, web.json_response({"data": [r.helix() for r in page],
+                                                        "pagination": {"cursor": cursor} if cursor else {}}))
+
+    async def _update_redemption(self, request: web.Request) -> web.Response:
+        checked = self._check(request, manage=True)
+        if isinstance(checked, web.Response):
+            return self._answer(request, checked)
+        reward = self._managed(request, request.query.get("reward_id", ""))
+        if isinstance(reward, web.Response):
+            return self._answer(request, reward)
+        redemption = self.redemptions.get(request.query.get("id", ""))
+        status = (await request.json()).get("status")
+        if redemption is None or redemption.reward.id != reward.id or redemption.status != "UNFULFILLED":
+            return self._answer(request, self.fake._error(404, "no unfulfilled redemption with that id"))
+        if status not in {"FULFILLED", "CANCELED"}:
+            return self._answer(request, self.fake._error(400, "status must be FULFILLED or CANCELED"))
+        redemption.status = status
+        await self.fake._notify(REDEMPTION_UPDATE, reward.broadcaster, redemption.event())
+        return self._answer(request, web.json_response({"data": [redemption.helix()]}))

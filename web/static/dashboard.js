@@ -316,6 +316,23 @@ setInterval(() => {
   if (expired) refreshQueue(); // the hold is over: show what the item is now
 }, 1000);
 
+// --- channel points: the refund state of an item paid with points (docs/queue-rules.md) ----------------------
+function refundBadge(item) {
+  const state = item.redemption_status;
+  if (!state) return null;
+  const [kind, detail] = String(state).split(": ");
+  const text = {
+    unfulfilled: "points held", fulfilled: "points kept", canceled: "refunded",
+    pending: detail === "canceled" ? "refund pending" : "points kept · sending",
+    failed: detail === "canceled" ? "refund failed" : "not sent",
+  }[kind] || state;
+  const key = kind === "pending" ? `pending-${detail}` : kind;
+  return el("span", {
+    className: `badge refund r-${key}`, text,
+    attrs: { title: item.redemption_error || `channel points: ${state}` },
+  });
+}
+
 function queueRow(item) {
   let row = rows.get(item.id);
   if (!row) {
@@ -351,7 +368,8 @@ function queueRow(item) {
   cells[1].replaceChildren(...whoCell(item));
   cells[2].textContent = item.spoken_text ?? item.text;
   cells[2].title = item.text;
-  cells[3].replaceChildren(el("span", { className: `badge s-${status.key}`, text: status.text }));
+  cells[3].replaceChildren(...[el("span", { className: `badge s-${status.key}`, text: status.text }),
+    refundBadge(item)].filter(Boolean));
   cells[4].textContent = seconds(item.duration);
   cells[5].textContent = item.voice || "—";
   cells[5].title = item.voice || "";
@@ -502,7 +520,8 @@ function historyRow(entry) {
     el("td", { className: "when", text: when(entry.ended_at), attrs: { title: entry.ended_at } }),
     el("td", { className: "who" }, whoCell(entry)),
     el("td", { className: "says", text: entry.spoken_text || entry.text, attrs: { title: entry.text } }),
-    el("td", {}, [el("span", { className: `badge o-${entry.outcome}`, text: outcomeText(entry) })]),
+    el("td", {}, [el("span", { className: `badge o-${entry.outcome}`, text: outcomeText(entry) }),
+      refundBadge(entry)].filter(Boolean)),
     el("td", { className: "actions" }, [replay]),
   ]);
   return row;
