@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from core.logins import login_key
 from core.moderation import CommandWords, ModAction
 from core.voice_mix import VoiceMixError, parse_voice_mix
 
@@ -311,7 +312,7 @@ def _mapping(key: str, value: Any) -> dict[str, str]:
         raise SettingsError(key, f"expected a mapping, got {value!r}")
     table: dict[str, str] = {}
     for raw_key, raw_value in value.items():
-        name = str(raw_key).strip().lstrip("@").lower()
+        name = login_key(str(raw_key))
         text = _text(f"{key}.{raw_key}", raw_value)
         if not name or not text:
             raise SettingsError(f"{key}.{raw_key}", "neither side may be empty")

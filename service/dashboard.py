@@ -18,7 +18,8 @@ import soundfile as sf
 
 from core.chat import WAITING_STATUSES, IncomingChat, QueueName
 from core.line_preview import LinePreview, preview_line
-from core.viewer_voice import login_key, resolve_voice
+from core.logins import login_key
+from core.viewer_voice import resolve_voice
 from service.streamvoice import StreamVoice
 from storage import history
 from storage.messages import StoredMessage

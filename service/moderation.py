@@ -13,7 +13,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from core.chat import DeleteReason, QueueName, Status
-from core.moderation import normalise_login, removal_refusal
+from core.logins import login_key
+from core.moderation import removal_refusal
 from service.database import AsyncStore
 from service.playback import PlaybackController
 from service.synthesis import remove_files
@@ -63,9 +64,9 @@ class Moderator:
 
     async def remove_user(self, login: str) -> Removal:
         """Remove every waiting item of one chatter in both queues (and stop theirs if it plays)."""
-        login = normalise_login(login)
+        login = login_key(login)
         await self._writer.flush()  # lines accepted a moment ago are removed too
-        removal = await self._remove(lambda i: normalise_login(i.sent_by) == login,
+        removal = await self._remove(lambda i: login_key(i.sent_by) == login,
                                      lambda: self._db.call(self._db.store.remove_user, login, DeleteReason.REMOVED))
         log.info("removed %d item(s) of %s%s", removal.removed, login, " (one was playing)" if removal.stopped else "")
         return removal

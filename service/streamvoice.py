@@ -16,10 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from core.chat import WAITING_STATUSES, IncomingChat, QueueName, Status
+from core.logins import login_key
 from core.moderation import hold_view
 from core.queue_rules import ChatMemory, decide
 from core.settings import Settings
-from core.viewer_voice import changed_voice_specs, login_key, resolve_voice
+from core.viewer_voice import changed_voice_specs, resolve_voice
 from core.voice_command import VoiceAction, VoiceCommand, VoiceCommandMemory, voice_command
 from service.database import AsyncStore
 from service.events import Event, EventHub

@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from core.chat import Source, Status
+from core.logins import login_key
 from service.moderation import ModerationConflict, Removal, UnknownMessage
 from service.playback import PlaybackConflict
 from service.streamvoice import AcceptResult, StreamVoice
@@ -119,7 +120,7 @@ async def resume(sv: StreamVoice, body: Any, source: Source) -> Result:
 
 async def purge_user(sv: StreamVoice, body: Any, source: Source) -> Result:
     login = parse_login(body)
-    return 200, {"login": login.lower(), **_removal(await sv.moderation.remove_user(login))}
+    return 200, {"login": login_key(login), **_removal(await sv.moderation.remove_user(login))}
 
 
 async def delete_message(sv: StreamVoice, body: Any, source: Source) -> Result:
