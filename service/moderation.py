@@ -131,8 +131,11 @@ class Moderator:
 
     async def _remove(self, stops: Callable[[StoredMessage], bool],
                       delete: Callable[[], Awaitable[list[RemovedAudio]]]) -> Removal:
-        async def work(_: StoredMessage | None) -> list[RemovedAudio]:
+        async def work(hit: StoredMessage | None) -> list[RemovedAudio]:
             removed = await delete()
+            if hit is not None and hit.id not in {r.id for r in removed}:
+                # the item is stopped, so it must leave the queue too: never a live row left ``playing``
+                removed += await self._db.call(self._db.store.remove_ids, [hit.id], DeleteReason.REMOVED)
             remove_files([r.audio_path for r in removed])
             return removed
 

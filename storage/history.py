@@ -13,6 +13,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from core.chat import LIVE_STATUSES, Status
+from core.logins import login_key
 from storage.messages import MessageStore, StoredMessage, utcnow
 from storage.models import MessageRow
 
@@ -108,7 +109,7 @@ def replay(store: MessageStore, message_id: int) -> ReplayResult:
         copy = MessageRow(
             queue=original.queue, source=original.source, sent_by=original.sent_by, text=original.text,
             spoken_text=original.spoken_text, bits_amount=original.bits_amount, status=Status.PENDING.value,
-            is_deleted=False, received_at=utcnow(), replay_of=original.id,
+            is_deleted=False, received_at=utcnow(), replay_of=original.id, login_key=login_key(original.sent_by),
             voice=original.voice)  # the same viewer keeps sounding the same
         session.add(copy)
         session.flush()

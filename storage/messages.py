@@ -16,6 +16,7 @@ from sqlalchemy import CursorResult, Engine, Result, case, func, insert, or_, se
 from sqlalchemy.orm import Session
 
 from core.chat import LIVE_STATUSES, WAITING_STATUSES, DeleteReason, QueueName, Source, Status
+from core.logins import login_key
 from storage.models import MessageRow, ServerStateRow
 
 
@@ -101,7 +102,7 @@ class RecoveryReport:
 
 
 _INSERT_COLUMNS = ("queue", "source", "sent_by", "text", "spoken_text", "bits_amount", "external_id", "status",
-                   "reason", "is_deleted", "received_at", "awaiting_approval", "voice")
+                   "reason", "is_deleted", "received_at", "awaiting_approval", "voice", "login_key")
 _SQLITE_INSERT = (f"INSERT INTO {MessageRow.__tablename__} ({', '.join(_INSERT_COLUMNS)}) "
                   f"VALUES ({', '.join('?' * len(_INSERT_COLUMNS))})")
 _WAITING = [s.value for s in WAITING_STATUSES]
@@ -126,7 +127,7 @@ class MessageStore:
                 "queue": m.queue.value, "source": m.source.value, "sent_by": m.sent_by, "text": m.text,
                 "spoken_text": m.spoken_text, "bits_amount": m.bits_amount, "external_id": m.external_id,
                 "status": m.status.value, "reason": m.reason, "is_deleted": False, "received_at": now,
-                "awaiting_approval": m.awaiting_approval, "voice": m.voice,
+                "awaiting_approval": m.awaiting_approval, "voice": m.voice, "login_key": login_key(m.sent_by),
             }
             for m in messages
         ]
@@ -148,7 +149,7 @@ class MessageStore:
             for m in messages:
                 cursor.execute(_SQLITE_INSERT, (m.queue.value, m.source.value, m.sent_by, m.text, m.spoken_text,
                                                 m.bits_amount, m.external_id, m.status.value, m.reason, 0, received,
-                                                int(m.awaiting_approval), m.voice))
+                                                int(m.awaiting_approval), m.voice, login_key(m.sent_by)))
                 ids.append(int(cursor.lastrowid))
             cursor.close()
             return ids
@@ -395,8 +396,9 @@ class MessageStore:
         return self._delete_live(reason, MessageRow.id.in_(list(ids)))
 
     def remove_user(self, login: str, reason: DeleteReason) -> list[RemovedAudio]:
-        """Soft-delete every live row of one chatter (both queues), matching ``sent_by`` case-insensitively."""
-        return self._delete_live(reason, func.lower(MessageRow.sent_by) == login.lower())
+        """Soft-delete every live row of one chatter (both queues): the stored ``login_key`` equals the login's
+        (``core.logins.login_key``: ``@Troll42`` and ``troll42`` are one chatter, ``Ärger`` and ``ärger`` too)."""
+        return self._delete_live(reason, MessageRow.login_key == login_key(login))
 
     def _delete_live(self, reason: DeleteReason, *where: Any) -> list[RemovedAudio]:
         """Soft-delete the live (waiting or playing) rows matching ``where``; returns their WAVs to remove."""

@@ -45,11 +45,16 @@ class MessageRow(Base):
     awaiting_approval: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     #: A dashboard replay: the id of the item this row repeats. Waiting replays play before the rest.
     replay_of: Mapped[int | None] = mapped_column(Integer, default=None)
+    # --- matching a chatter (purge, Twitch timeouts and bans) -----------------------------------------------
+    #: ``core.logins.login_key(sent_by)``: what a purge matches, in SQL, exactly as Python matches it. Older rows
+    #: get it from ``storage.migrate`` (NULL is never left behind).
+    login_key: Mapped[str | None] = mapped_column(String(64), default=None)
 
     __table_args__ = (
         Index("ix_messages_live", "queue", "is_deleted", "status", "id"),
         Index("ix_messages_external_id", "external_id"),
         Index("ix_messages_replay_of", "replay_of"),
+        Index("ix_messages_login_key", "login_key", "is_deleted", "status"),
     )
 
 

@@ -1,0 +1,45 @@
+"""Queue and moderation rules a hostile tester broke, against a real server, a real SQLite file and real sockets:
+matching chatters by one login key, exactly one of approve/reject, replay keeping the approval rule, CLEAR
+and pause/resume inside an autoplay run, and the playing row moving with the current item."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from tests import dbutil
+from tests.conftest import app_of, wait_for
+from tests.players import Player
+from tests.web.test_moderation import cheer, mention, ready, row
+from web.keys import STREAMVOICE as SV
+
+
+def current_id(client: Any) -> int | None:
+    current = app_of(client)[SV].playback.current
+    return None if current is None else current.item.id
+
+
+async def test_purge_matches_at_signs_and_unicode_case_and_leaves_nothing_playing(start_server: Any,
+                                                                                  make_settings: Any) -> None:
+    settings = make_settings()
+    client = await start_server(settings)
+    player = await Player.connect(client)
+    trolls = [await mention(client, f"troll line {n}", user="@Troll42") for n in range(3)]
+    angry = [await mention(client, "grr", user="Ärger"), await cheer(client, "grr bits", user="ÄRGER")]
+    kind = await mention(client, "kind words", user="viewer")
+    await ready(settings, *trolls, *angry, kind)
+    await player.command("play")
+    await player.wait_type("play", id=trolls[0])
+
+    response = await client.post("/api/moderation/purge_user", json={"login": "troll42"})
+    assert await response.json() == {"login": "troll42", "removed": 3, "stopped": trolls[0]}
+    await player.wait_type("stop", id=trolls[0])
+    assert [row(settings, i)["deleted_reason"] for i in trolls] == ["removed"] * 3
+    dbutil.check_playing_is_current(settings.database_url, current_id(client))
+    assert dbutil.live_playing_ids(settings.database_url) == []  # nothing plays again after a restart
+
+    frame = await player.command("purge_user", login="@ärger")
+    assert frame["result"] == {"login": "ärger", "removed": 2, "stopped": None}
+    assert [row(settings, i)["deleted_reason"] for i in angry] == ["removed"] * 2
+    assert row(settings, kind)["is_deleted"] == 0 and row(settings, kind)["login_key"] == "viewer"
+    await player.close()
