@@ -99,9 +99,7 @@ class Moderator:
         item = await self._get(message_id)
         if not item.awaiting_approval or removal_refusal(item.status, item.is_deleted, item.deleted_reason):
             raise ModerationConflict(self._not_awaiting(item))
-        removal = await self._remove(lambda i: False,
-                                     lambda: self._db.call(self._db.store.remove_ids, [message_id],
-                                                           DeleteReason.REJECTED))
+        removal = await self._remove(lambda i: False, lambda: self._db.call(self._db.store.reject, message_id))
         if not removal.removed:
             raise ModerationConflict(self._not_awaiting(await self._get(message_id)))
         log.info("cheer %d rejected", message_id)

@@ -438,6 +438,12 @@ class MessageStore:
                 .values(awaiting_approval=False))
             return _rowcount(result) == 1
 
+    def reject(self, message_id: int) -> list[RemovedAudio]:
+        """A cheer waiting for approval is dropped (reason ``rejected``), in one conditional step with ``approve``:
+        of an approve and a reject racing, exactly one matches the row (empty list: approved or gone meanwhile)."""
+        return self._delete_live(DeleteReason.REJECTED, MessageRow.id == message_id,
+                                 MessageRow.awaiting_approval.is_(True))
+
     def next_playable(self, queue: QueueName, received_before: datetime) -> StoredMessage | None:
         """The oldest waiting item that may play now: approved, and received at or before ``received_before``.
 

@@ -43,3 +43,19 @@ async def test_purge_matches_at_signs_and_unicode_case_and_leaves_nothing_playin
     assert [row(settings, i)["deleted_reason"] for i in angry] == ["removed"] * 2
     assert row(settings, kind)["is_deleted"] == 0 and row(settings, kind)["login_key"] == "viewer"
     await player.close()
+
+
+async def test_approve_and_reject_at_the_same_instant_exactly_one_wins(start_server: Any, make_settings: Any) -> None:
+    settings = make_settings(bits_need_approval=True)
+    client = await start_server(settings)
+    cheers = [await cheer(client, f"cheer {n}") for n in range(12)]
+    for n, cheer_id in enumerate(cheers):
+        requests = [client.post(f"/api/messages/{cheer_id}/approve"), client.post(f"/api/messages/{cheer_id}/reject")]
+        if n % 2:
+            requests.reverse()
+        statuses = sorted([r.status for r in await asyncio.gather(*requests)])
+        assert statuses == [200, 409], f"cheer {cheer_id}: {statuses}"
+        stored = row(settings, cheer_id)
+        approved = stored["awaiting_approval"] == 0 and stored["is_deleted"] == 0
+        rejected = stored["awaiting_approval"] == 1 and stored["deleted_reason"] == "rejected"
+        assert approved != rejected, stored
