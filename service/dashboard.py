@@ -97,7 +97,8 @@ async def replay(sv: StreamVoice, message_id: int) -> dict[str, Any]:
     sv.worker.wake(item.queue)
     sv.playback.items_changed()
     sv.events.state_changed()
-    return {"queued": True, "id": item.id, "queue": item.queue.value, "replay_of": message_id}
+    return {"queued": True, "id": item.id, "queue": item.queue.value, "replay_of": message_id,
+            "awaiting_approval": item.awaiting_approval}
 
 
 # --- try a line -----------------------------------------------------------------------------------------

@@ -7,12 +7,12 @@ ten rows or ten million and nothing ever loads the whole table.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from core.chat import LIVE_STATUSES, Status
+from core.chat import LIVE_STATUSES, DeleteReason, Status
 from core.logins import login_key
 from storage.messages import MessageStore, StoredMessage, utcnow
 from storage.models import MessageRow
@@ -84,6 +84,16 @@ def replay_refusal(item: StoredMessage | None) -> str | None:
     return None
 
 
+#: Replays of the same item this close together are one replay (a double-click queues one copy).
+REPLAY_DEBOUNCE = timedelta(seconds=1)
+
+
+def needs_approval(original: MessageRow) -> bool:
+    """A replay keeps the approval rule: a cheer a moderator rejected, or one never approved before it left the
+    queue, comes back waiting for approval (``approve``/``reject`` decide again), never straight to the speaker."""
+    return bool(original.awaiting_approval) or original.deleted_reason == DeleteReason.REJECTED.value
+
+
 @dataclass(frozen=True, slots=True)
 class ReplayResult:
     """``item``: the new queued copy; ``refusal`` set (and ``item`` None) when it cannot be replayed."""
@@ -106,11 +116,19 @@ def replay(store: MessageStore, message_id: int) -> ReplayResult:
         refusal = replay_refusal(StoredMessage.of(original))
         if refusal is not None:
             return ReplayResult(None, refusal)
+        now = utcnow()
+        recent = session.scalars(select(MessageRow)
+                                 .where(MessageRow.replay_of == original.id,
+                                        MessageRow.received_at >= now - REPLAY_DEBOUNCE)
+                                 .order_by(MessageRow.id.desc()).limit(1)).first()
+        if recent is not None:  # a double-click: the copy queued a moment ago is this replay
+            return ReplayResult(StoredMessage.of(recent))
         copy = MessageRow(
             queue=original.queue, source=original.source, sent_by=original.sent_by, text=original.text,
             spoken_text=original.spoken_text, bits_amount=original.bits_amount, status=Status.PENDING.value,
-            is_deleted=False, received_at=utcnow(), replay_of=original.id, login_key=login_key(original.sent_by),
-            voice=original.voice)  # the same viewer keeps sounding the same
+            is_deleted=False, received_at=now, replay_of=original.id, login_key=login_key(original.sent_by),
+            voice=original.voice,  # the same viewer keeps sounding the same
+            awaiting_approval=needs_approval(original))
         session.add(copy)
         session.flush()
         return ReplayResult(StoredMessage.of(copy))

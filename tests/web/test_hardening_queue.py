@@ -59,3 +59,43 @@ async def test_approve_and_reject_at_the_same_instant_exactly_one_wins(start_ser
         approved = stored["awaiting_approval"] == 0 and stored["is_deleted"] == 0
         rejected = stored["awaiting_approval"] == 1 and stored["deleted_reason"] == "rejected"
         assert approved != rejected, stored
+
+
+async def test_replaying_a_rejected_cheer_waits_for_approval_again(start_server: Any, make_settings: Any) -> None:
+    settings = make_settings(bits_need_approval=True)
+    client = await start_server(settings)
+    await client.put("/api/mode", json={"mode": "bits"})
+    rejected = await cheer(client, "no thanks")
+    assert (await client.post(f"/api/messages/{rejected}/reject")).status == 200
+    response = await client.post(f"/api/messages/{rejected}/replay")
+    assert response.status == 202, await response.text()
+    answer = await response.json()
+    assert answer["awaiting_approval"] is True
+    copy = answer["id"]
+    assert row(settings, copy)["awaiting_approval"] == 1
+    [item] = (await (await client.get("/api/queue")).json())["items"]
+    assert item["id"] == copy and item["awaiting_approval"] is True
+    await ready(settings, copy)
+    refused = await client.post("/api/play")
+    assert refused.status == 409, await refused.text()  # not played without a moderator's approval
+    assert (await client.post(f"/api/messages/{copy}/approve")).status == 200
+    assert (await (await client.post("/api/play")).json())["playing"]["id"] == copy
+
+
+async def test_a_double_clicked_replay_queues_one_copy(start_server: Any, make_settings: Any) -> None:
+    settings = make_settings()
+    client = await start_server(settings)
+    said = await mention(client, "say it again")
+    await ready(settings, said)
+    assert (await client.post("/api/play")).status == 200
+    assert (await client.post(f"/api/played/{said}")).status == 200
+
+    clicks = await asyncio.gather(*(client.post(f"/api/messages/{said}/replay") for _ in range(2)))
+    assert [c.status for c in clicks] == [202, 202]
+    ids = {(await c.json())["id"] for c in clicks}
+    assert len(ids) == 1
+    assert [r["id"] for r in dbutil.rows(settings.database_url, "replay_of = ?", (said,))] == list(ids)
+    await asyncio.sleep(1.1)  # a second replay later is a real second replay
+    later = await client.post(f"/api/messages/{said}/replay")
+    assert (await later.json())["id"] not in ids
+    assert len(dbutil.rows(settings.database_url, "replay_of = ?", (said,))) == 2
