@@ -13,7 +13,7 @@ from core.chat import Source, Status
 from core.logins import login_key
 from service.moderation import ModerationConflict, Removal, UnknownMessage
 from service.playback import PlaybackConflict
-from service.streamvoice import AcceptResult, StreamVoice
+from service.streamvoice import AcceptResult, QueueMismatch, StreamVoice
 from web.payloads import (
     PayloadError,
     parse_bits,
@@ -23,6 +23,7 @@ from web.payloads import (
     parse_message,
     parse_message_id,
     parse_mode,
+    parse_optional_queue,
 )
 
 Result = tuple[int, dict[str, Any]]
@@ -70,7 +71,11 @@ async def stop(sv: StreamVoice, body: Any, source: Source) -> Result:
 
 
 async def clear(sv: StreamVoice, body: Any, source: Source) -> Result:
-    return 200, {"cleared": await sv.clear()}
+    """Clear the active queue; an optional ``queue`` must name it (else 409, nothing cleared)."""
+    try:
+        return 200, {"cleared": await sv.clear(parse_optional_queue(body))}
+    except QueueMismatch as exc:
+        raise CommandError(409, str(exc)) from None
 
 
 async def autoplay(sv: StreamVoice, body: Any, source: Source) -> Result:

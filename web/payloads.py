@@ -85,6 +85,17 @@ def parse_mode(body: Any) -> QueueName:
         raise PayloadError("'mode' must be \"mentions\" or \"bits\"", "mode") from None
 
 
+def parse_optional_queue(body: Any) -> QueueName | None:
+    """``{}`` or ``{"queue": "mentions" | "bits"}`` (Clear: the queue the streamer confirmed)."""
+    value = _object(body).get("queue")
+    if value is None:
+        return None
+    try:
+        return QueueName(value)
+    except (ValueError, TypeError):
+        raise PayloadError("'queue' must be \"mentions\" or \"bits\"", "queue") from None
+
+
 #: Ids are SQLite integers: above this the driver raises OverflowError.
 MAX_ID = 2**63 - 1
 

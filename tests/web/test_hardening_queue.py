@@ -8,7 +8,7 @@ import asyncio
 from typing import Any
 
 from tests import dbutil
-from tests.conftest import app_of, wait_for
+from tests.conftest import app_of
 from tests.players import Player
 from tests.web.test_moderation import cheer, mention, ready, row
 from web.keys import STREAMVOICE as SV
@@ -99,3 +99,46 @@ async def test_a_double_clicked_replay_queues_one_copy(start_server: Any, make_s
     later = await client.post(f"/api/messages/{said}/replay")
     assert (await later.json())["id"] not in ids
     assert len(dbutil.rows(settings.database_url, "replay_of = ?", (said,))) == 2
+
+
+async def test_clear_refuses_a_queue_that_is_not_the_active_one(start_server: Any, make_settings: Any) -> None:
+    settings = make_settings()
+    client = await start_server(settings)
+    player = await Player.connect(client)
+    said = await mention(client, "still here")
+    bits = await cheer(client, "bits are never dropped by a stale dialog")
+    await client.put("/api/mode", json={"mode": "bits"})  # the dialog said "from the mentions queue"
+    refused = await client.post("/api/clear", json={"queue": "mentions"})
+    assert refused.status == 409, await refused.text()
+    assert "bits" in (await refused.json())["error"]
+    frame = await player.command("clear", queue="mentions")
+    assert frame["type"] == "error" and frame["status"] == 409
+    assert row(settings, bits)["is_deleted"] == 0 and row(settings, said)["is_deleted"] == 0
+    bad = await client.post("/api/clear", json={"queue": "everything"})
+    assert bad.status == 422 and (await bad.json())["field"] == "queue"
+
+    assert await (await client.post("/api/clear", json={"queue": "bits"})).json() == {"cleared": 1}
+    assert row(settings, bits)["deleted_reason"] == "cleared" and row(settings, said)["is_deleted"] == 0
+    assert (await client.post("/api/clear")).status == 200  # the App sends no body: the active queue
+    await player.close()
+
+
+async def test_clear_in_an_autoplay_run_goes_on_with_what_comes_next(start_server: Any, make_settings: Any) -> None:
+    settings = make_settings(autoplay_cooldown=0.2)
+    client = await start_server(settings)
+    player = await Player.connect(client)
+    first, second = await mention(client, "first line"), await mention(client, "second line")
+    await ready(settings, first, second)
+    await client.put("/api/autoplay", json={"enabled": True})
+    assert (await client.post("/api/play")).status == 200
+    await player.wait_type("play", id=first)
+
+    mark = len(player.events)
+    assert await (await client.post("/api/clear", json={"queue": "mentions"})).json() == {"cleared": 2}
+    await player.wait_type("stop", id=first, start=mark)
+    dbutil.check_playing_is_current(settings.database_url, current_id(client))
+    later = await mention(client, "after the raid")
+    await player.wait_type("play", id=later, start=mark)  # the run went on: TTS is not silenced
+    assert app_of(client)[SV].playback.autoplay_running is True
+    await player.close()
+

@@ -444,6 +444,7 @@ $("btn-mode").addEventListener("click", (event) => act(event.currentTarget, asyn
 $("btn-clear").addEventListener("click", async (event) => {
   const button = event.currentTarget;
   const state = view.server || { size: 0, mode: "mentions" };
+  const confirmedQueue = state.mode;
   const dialog = $("confirm-dialog");
   $("confirm-text").textContent =
     `Clear ${state.size} item${state.size === 1 ? "" : "s"} from the ${state.mode} queue? They will not be spoken.`;
@@ -454,7 +455,8 @@ $("btn-clear").addEventListener("click", async (event) => {
   dialog.addEventListener("close", () => {
     if (dialog.returnValue !== "ok") return;
     act(button, async () => {
-      const result = await api("/api/clear", { method: "POST" });
+      // the queue the dialog named: after a mode switch meanwhile the server refuses (409), clears nothing
+      const result = await api("/api/clear", { method: "POST", body: { queue: confirmedQueue } });
       flash(`Cleared ${result.cleared} item${result.cleared === 1 ? "" : "s"}.`);
     });
   }, { once: true });
