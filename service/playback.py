@@ -239,7 +239,10 @@ class PlaybackController:
     async def resume(self) -> None:
         """Autoplay toggle on and, when nothing plays, start a run (it waits for items when none may play)."""
         await self.set_autoplay(True)
-        if self.current is None and self._autoplay_task is None:
+        if self.current is not None:  # pause then resume inside one item: the run goes on after it
+            self.autoplay_running = True
+            self._state_changed()
+        elif self._autoplay_task is None:
             self.autoplay_running = True
             self._autoplay_task = asyncio.create_task(self._autoplay_next(first=True), name="autoplay")
             self._state_changed()

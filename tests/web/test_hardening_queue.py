@@ -142,3 +142,20 @@ async def test_clear_in_an_autoplay_run_goes_on_with_what_comes_next(start_serve
     assert app_of(client)[SV].playback.autoplay_running is True
     await player.close()
 
+
+
+async def test_pause_then_resume_inside_one_item_goes_on_after_it(start_server: Any, make_settings: Any) -> None:
+    settings = make_settings(autoplay_cooldown=0.2)
+    client = await start_server(settings)
+    player = await Player.connect(client)
+    first, second = await mention(client, "first line"), await mention(client, "second line")
+    await ready(settings, first, second)
+    await client.put("/api/autoplay", json={"enabled": True})
+    assert (await client.post("/api/play")).status == 200
+    await player.wait_type("play", id=first)
+    assert (await client.post("/api/pause")).status == 200
+    assert (await client.post("/api/resume")).status == 200
+    assert app_of(client)[SV].playback.autoplay_running is True  # what the toggle shows is what happens
+    assert (await player.command("ended", id=first))["type"] == "ack"
+    await player.wait_type("play", id=second, timeout=10)
+    await player.close()
