@@ -284,7 +284,7 @@ class PlaybackController:
         if item.audio_path is None or not os.path.isfile(item.audio_path):
             await self._resynthesize_locked(item)
             return
-        if not await self._db.call(self._db.store.transition, item.id, [Status.READY], Status.PLAYING):
+        if not await self._to_playing(item.id, Status.READY):
             self._finish_current_locked()
             return
         self._prefer(None)
@@ -303,7 +303,7 @@ class PlaybackController:
         stream = self._live.playable(item.id)
         if stream is None:
             return  # done meanwhile: ``on_synthesis_done`` starts it from its file
-        if not await self._db.call(self._db.store.transition, item.id, [Status.SYNTHESIZING], Status.PLAYING):
+        if not await self._to_playing(item.id, Status.SYNTHESIZING):
             fresh = await self._db.call(self._db.store.get, item.id)
             if fresh is not None and fresh.status is Status.READY:
                 await self._begin(fresh)
@@ -317,6 +317,25 @@ class PlaybackController:
                        "duration": None, "streaming": True, "captions": None})
         log.info("message %d: playing from its first sentence while %d more render", item.id, stream.chunks - 1)
         self._state_changed()
+
+    async def _to_playing(self, message_id: int, from_status: Status) -> bool:
+        """``from_status`` -> ``playing`` in the database, moving together with ``current``: when the caller is
+        cancelled meanwhile (pause or STOP cancel an autoplay run that is starting an item) the committed
+        transition is undone before the cancellation goes on, so no row is ever left ``playing`` while nothing
+        is current (it would leave the queue and come back only after a restart)."""
+        change = asyncio.ensure_future(
+            self._db.call(self._db.store.transition, message_id, [from_status], Status.PLAYING))
+        try:
+            return await asyncio.shield(change)
+        except asyncio.CancelledError:
+            undo = asyncio.ensure_future(self._undo_playing(change, message_id))
+            await asyncio.shield(undo)  # a second cancel here still lets the undo finish
+            raise
+
+    async def _undo_playing(self, change: asyncio.Future[bool], message_id: int) -> None:
+        if await change:
+            await self._db.call(self._db.store.unplay, message_id)
+            log.info("message %d: start cancelled (pause or STOP); it stays in the queue", message_id)
 
     def _stream_done_locked(self, current: NowPlaying, status: Status) -> bool:
         """The streamed item's render ended. True: it plays on (the vanished-player timeout now counts from

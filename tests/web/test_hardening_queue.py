@@ -5,6 +5,7 @@ and pause/resume inside an autoplay run, and the playing row moving with the cur
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 from tests import dbutil
@@ -159,3 +160,38 @@ async def test_pause_then_resume_inside_one_item_goes_on_after_it(start_server: 
     assert (await player.command("ended", id=first))["type"] == "ack"
     await player.wait_type("play", id=second, timeout=10)
     await player.close()
+
+
+def slow_start(client: Any, seconds: float) -> None:
+    """Make the database step READY/SYNTHESIZING -> PLAYING take ``seconds`` (a busy disk), on the real store."""
+    store = app_of(client)[SV].db.store
+    real = store.transition
+
+    def transition(message_id: int, from_statuses: Any, to: Any) -> bool:
+        if to.value == "playing":
+            time.sleep(seconds)
+        return real(message_id, from_statuses, to)
+
+    store.transition = transition  # type: ignore[method-assign]
+
+
+async def test_pause_or_stop_while_an_item_starts_leaves_no_ghost_playing_row(start_server: Any,
+                                                                              make_settings: Any) -> None:
+    settings = make_settings(autoplay_cooldown=0.1)
+    client = await start_server(settings)
+    items = [await mention(client, f"line {n}") for n in range(3)]
+    await ready(settings, *items)
+    slow_start(client, 0.3)
+    for interrupt in ("/api/pause", "/api/stop", "/api/pause"):
+        head = (await (await client.get("/api/queue")).json())["items"][0]["id"]
+        assert (await client.post("/api/resume")).status == 200  # the run starts the first item...
+        await asyncio.sleep(0.05)
+        assert (await client.post(interrupt)).status == 200  # ...and is cancelled while the row changes
+        await asyncio.sleep(0.4)
+        dbutil.check_playing_is_current(settings.database_url, current_id(client))
+        if current_id(client) is None:  # nothing plays: the item is still first in the queue, not lost
+            queue = await (await client.get("/api/queue")).json()
+            assert queue["items"][0]["id"] == head and row(settings, head)["status"] == "ready"
+        else:
+            await client.post("/api/stop")
+    assert dbutil.live_playing_ids(settings.database_url) == []
