@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Engine, Result, case, func, insert, or_, select, update
+from sqlalchemy import CursorResult, Engine, Result, case, func, insert, literal_column, or_, select, update
 from sqlalchemy.orm import Session
 
 from core.chat import LIVE_STATUSES, WAITING_STATUSES, DeleteReason, QueueName, Source, Status
@@ -109,6 +109,14 @@ _WAITING = [s.value for s in WAITING_STATUSES]
 _LIVE = [s.value for s in LIVE_STATUSES]
 
 
+def _not_indexed(column: Any) -> Any:
+    """``column`` as SQLite's planner may not use an index for (``+column``, the documented way to say so): the
+    queue reads must go through ``ix_messages_live`` (queue, is_deleted, status, id), the rows still in a queue.
+    Given ``replay_of IS NULL`` the planner prefers ``ix_messages_replay_of`` and reads every played row on the
+    way (300 ms at 400,000 rows of history)."""
+    return literal_column(f"+{MessageRow.__tablename__}.{column.key}")
+
+
 class MessageStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -168,22 +176,29 @@ class MessageStore:
         with self._session() as session:
             rows: list[MessageRow] = []
             if after is None:
-                rows += session.scalars(select(MessageRow).where(*live, MessageRow.replay_of.is_not(None))
+                rows += session.scalars(select(MessageRow).where(*live, _not_indexed(MessageRow.replay_of).is_not(None))
                                         .order_by(MessageRow.id).limit(limit))
             if limit is None or len(rows) < limit:
-                rest = (select(MessageRow).where(*live, MessageRow.replay_of.is_(None), MessageRow.id > (after or 0))
+                rest = (select(MessageRow).where(*live, _not_indexed(MessageRow.replay_of).is_(None),
+                                                 MessageRow.id > (after or 0))
                         .order_by(MessageRow.id).limit(None if limit is None else limit - len(rows)))
                 rows += session.scalars(rest)
             return [StoredMessage.of(r) for r in rows]
 
     def counts(self) -> dict[str, dict[str, int]]:
-        """Live (not deleted) rows per queue and status."""
+        """Live rows (pending, synthesizing, ready, playing; not deleted) per queue and status.
+
+        Read through the live index only, so it costs the same on ten rows of history or ten million: it runs
+        for every state snapshot, i.e. after every accepted chat line while a page or player is open."""
+        result: dict[str, dict[str, int]] = {q.value: {} for q in QueueName}
         with self._session() as session:
-            query = (select(MessageRow.queue, MessageRow.status, func.count())
-                     .where(MessageRow.is_deleted.is_(False)).group_by(MessageRow.queue, MessageRow.status))
-            result: dict[str, dict[str, int]] = {q.value: {} for q in QueueName}
-            for queue, status, count in session.execute(query):
-                result.setdefault(queue, {})[status] = count
+            for queue in QueueName:
+                query = (select(MessageRow.status, func.count())
+                         .where(MessageRow.queue == queue.value, MessageRow.is_deleted.is_(False),
+                                MessageRow.status.in_(_LIVE))
+                         .group_by(MessageRow.status))
+                for status, count in session.execute(query):
+                    result[queue.value][status] = count
             return result
 
     def next_to_play(self, queue: QueueName) -> StoredMessage | None:
@@ -337,8 +352,9 @@ class MessageStore:
     def live_audio_paths(self) -> set[str]:
         """Every WAV path a live row still points to (startup garbage collection keeps these)."""
         with self._session() as session:
-            query = select(MessageRow.audio_path).where(MessageRow.audio_path.is_not(None),
-                                                        MessageRow.is_deleted.is_(False))
+            query = select(MessageRow.audio_path).where(
+                MessageRow.queue.in_([q.value for q in QueueName]), MessageRow.is_deleted.is_(False),
+                MessageRow.status.in_(_LIVE), MessageRow.audio_path.is_not(None))
             return {p for (p,) in session.execute(query) if p}
 
     def recover(self, wav_exists: Callable[[str], bool]) -> RecoveryReport:

@@ -498,7 +498,10 @@ async function loadHistory() {
   const page = await api(`/api/history?${params}`);
   $("history-rows").replaceChildren(...page.items.map(historyRow));
   $("history-empty").hidden = page.items.length > 0;
-  $("history-empty").textContent = h.user || h.q ? "Nothing matches this filter." : "Nothing here yet.";
+  // a filtered page searches a bounded stretch of the history: none here, but Older » may find more further back
+  $("history-empty").textContent = !(h.user || h.q) ? "Nothing here yet."
+    : page.next_before ? "Nothing matches in this stretch of the history; Older » searches further back."
+      : "Nothing matches this filter.";
   h.nextBefore = page.next_before;
   $("history-older").hidden = !page.next_before;
   $("history-newest").hidden = !h.before;
