@@ -28,6 +28,7 @@ from typing import Any, TypeVar
 from core.captions import Captions
 from core.chat import WAITING_STATUSES, QueueName, Status
 from core.moderation import SKIP_REASON, hold_for, playable_at, stale_cutoff
+from core.playback_clock import unplayed_seconds
 from service.database import AsyncStore
 from service.events import Event
 from service.live_audio import AudioStream, LiveAudio
@@ -344,7 +345,8 @@ class PlaybackController:
         assert stream is not None
         if status is Status.ERROR:
             return False
-        remaining = max(0.0, stream.seconds - (time.monotonic() - current.started))
+        # from the end of the render: the audio a player cannot have played yet (it waited for slow sentences)
+        remaining = unplayed_seconds(current.started, stream.arrivals, time.monotonic())
         current.stream = None
         current.timeout = asyncio.get_running_loop().call_later(
             remaining + self._grace(), self._timed_out, current.item.id)

@@ -9,8 +9,9 @@ import time
 from typing import Any
 
 from tests import dbutil
-from tests.conftest import app_of
+from tests.conftest import app_of, wait_for
 from tests.players import Player
+from tests.web.test_long_lines import play_long_line, start_gated
 from tests.web.test_moderation import cheer, mention, ready, row
 from web.keys import STREAMVOICE as SV
 
@@ -195,3 +196,27 @@ async def test_pause_or_stop_while_an_item_starts_leaves_no_ghost_playing_row(st
         else:
             await client.post("/api/stop")
     assert dbutil.live_playing_ids(settings.database_url) == []
+
+
+async def test_a_streamed_line_on_a_slow_render_is_not_ended_before_the_player_can_finish(
+        start_server: Any, make_settings: Any, engine_loader: Any) -> None:
+    """The render stalls after the first sentence for longer than the whole line lasts (a busy CPU). No player
+    reports ``ended``, so the server ends it by itself: never before a player could have spoken the rest."""
+    client, settings, engine = await start_gated(
+        start_server, lambda **kw: make_settings(playback_grace=0.1, **kw), engine_loader)
+    player, message_id, play = await play_long_line(client)
+    started = time.monotonic()
+    stream = app_of(client)[SV].live_audio.get(message_id)
+    assert stream is not None and play["streaming"] is True
+    first = stream.seconds
+    await asyncio.sleep(first + 2.0)  # the player has spoken the first sentence and now waits for the rest
+    engine.gate.set()
+    rendered = await wait_for(lambda: (r := row(settings, message_id))["audio_path"] and r, interval=0.01)
+    rendered_at = time.monotonic()
+    # the last sentence became playable only now: a player cannot finish before it has spoken all of it
+    last = len(stream.blocks[-1]) / 2 / 24_000
+    assert last > 0.5
+    await wait_for(lambda: row(settings, message_id)["status"] == "played", timeout=60, interval=0.02)
+    ended_at = time.monotonic()
+    assert ended_at - rendered_at >= last * 0.9, (ended_at - started, last, rendered["duration_s"], first)
+    await player.close()
