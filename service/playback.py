@@ -60,6 +60,8 @@ class NowPlaying:
     #: Started from its first sentence while the rest still renders (``service.live_audio``).
     stream: AudioStream | None = None
     started: float = 0.0
+    #: The latest ``progress`` report: (seconds heard, ``time.monotonic()`` when reported); None: none came.
+    heard: tuple[float, float] | None = None
 
 
 class PlaybackController:
@@ -204,6 +206,25 @@ class PlaybackController:
         self._continue_autoplay()
         return True
 
+    async def player_progress(self, message_id: int, position: float) -> bool:
+        """A player reports how far it has played the current item (seconds). The vanished-player timeout then
+        counts from the end that report implies, so a player that keeps reporting is always waited for. False
+        when that item is not the one playing."""
+        async with self._lock:
+            current = self.current
+            if current is None or current.item.id != message_id or current.waiting_for_audio:
+                return False
+            current.heard = (position, time.monotonic())
+            if current.stream is None:  # a whole file, or a stream whose render ended: its duration is known
+                self._schedule_timeout(current, max(0.0, (current.item.duration_s or 0.0) - position))
+            return True
+
+    def _schedule_timeout(self, current: NowPlaying, remaining: float) -> None:
+        if current.timeout is not None:
+            current.timeout.cancel()
+        current.timeout = asyncio.get_running_loop().call_later(
+            remaining + self._grace(), self._timed_out, current.item.id)
+
     # --- moderation ---------------------------------------------------------------------------------
     async def moderate(self, stops: Callable[[StoredMessage], bool],
                        work: Callable[[StoredMessage | None], Awaitable[T]]) -> tuple[T, StoredMessage | None]:
@@ -345,11 +366,15 @@ class PlaybackController:
         assert stream is not None
         if status is Status.ERROR:
             return False
-        # from the end of the render: the audio a player cannot have played yet (it waited for slow sentences)
-        remaining = unplayed_seconds(current.started, stream.arrivals, time.monotonic())
+        # from the end of the render: the audio a player cannot have played yet (it waited for slow sentences),
+        # or what its own latest progress report leaves, whichever ends later
+        now = time.monotonic()
+        remaining = unplayed_seconds(current.started, stream.arrivals, now)
+        if current.heard is not None:
+            position, reported = current.heard
+            remaining = max(remaining, stream.seconds - position - (now - reported))
         current.stream = None
-        current.timeout = asyncio.get_running_loop().call_later(
-            remaining + self._grace(), self._timed_out, current.item.id)
+        self._schedule_timeout(current, remaining)
         self._state_changed()
         return True
 

@@ -24,6 +24,7 @@ from web.payloads import (
     parse_message_id,
     parse_mode,
     parse_optional_queue,
+    parse_position,
 )
 
 Result = tuple[int, dict[str, Any]]
@@ -97,6 +98,15 @@ async def finished(sv: StreamVoice, body: Any, source: Source) -> Result:
     return 200, {"played": message_id}
 
 
+async def progress(sv: StreamVoice, body: Any, source: Source) -> Result:
+    """A player says how far it has played the current item; the server then waits for it (docs/websocket.md)."""
+    message_id = parse_id(body.get("id") if isinstance(body, dict) else None)
+    position = parse_position(body)
+    if not await sv.playback.player_progress(message_id, position):
+        raise CommandError(409, f"message {message_id} is not playing")
+    return 200, {"id": message_id, "position": position}
+
+
 # --- moderation (core/moderation.py rules, service/moderation.py) ------------------------------------------
 def _removal(removal: Removal) -> dict[str, Any]:
     return {"removed": removal.removed, "stopped": removal.stopped}
@@ -152,7 +162,7 @@ Command = Callable[[StreamVoice, Any, Source], Awaitable[Result]]
 #: WebSocket frame ``type`` -> command.
 COMMANDS: dict[str, Command] = {
     "message": message, "bits": bits, "play": play, "stop": stop, "clear": clear,
-    "autoplay": autoplay, "mode": mode, "ended": finished, "stopped": finished,
+    "autoplay": autoplay, "mode": mode, "ended": finished, "stopped": finished, "progress": progress,
     "remove": remove, "skip": skip, "pause": pause, "resume": resume, "purge_user": purge_user,
     "delete_message": delete_message, "approve": approve, "reject": reject,
 }

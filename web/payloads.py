@@ -116,6 +116,18 @@ def parse_id(value: Any) -> int:
     return value
 
 
+#: A ``progress`` position above this (a day of audio) is not a position.
+MAX_POSITION_S = 86_400.0
+
+
+def parse_position(body: Any) -> float:
+    """``{"position": seconds}``: how far a player has played an item (a finite number, 0 .. a day)."""
+    value = _object(body).get("position")
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= MAX_POSITION_S:
+        raise PayloadError("'position' must be the seconds played so far (a number, 0 or more)", "position")
+    return float(value)
+
+
 # --- moderation -----------------------------------------------------------------------------------------------
 MAX_MESSAGE_ID_CHARS = 64
 

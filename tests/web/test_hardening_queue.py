@@ -220,3 +220,25 @@ async def test_a_streamed_line_on_a_slow_render_is_not_ended_before_the_player_c
     ended_at = time.monotonic()
     assert ended_at - rendered_at >= last * 0.9, (ended_at - started, last, rendered["duration_s"], first)
     await player.close()
+
+
+async def test_a_player_that_reports_progress_is_waited_for(start_server: Any, make_settings: Any) -> None:
+    settings = make_settings(playback_grace=0.2)
+    client = await start_server(settings)
+    player = await Player.connect(client)
+    said = await mention(client, "a player that buffers for a while")
+    await ready(settings, said)
+    await player.command("play")
+    play = await player.wait_type("play", id=said)
+    started, duration = time.monotonic(), float(play["duration"])
+    await asyncio.sleep(duration * 0.5)
+    reply = await player.command("progress", id=said, position=0.1)  # it stalled: only 0.1 s heard so far
+    assert reply["type"] == "ack" and reply["result"] == {"id": said, "position": 0.1}
+    await asyncio.sleep(max(0.0, started + duration + 0.2 + 0.3 - time.monotonic()))  # past the old deadline
+    assert row(settings, said)["status"] == "playing"  # still waited for: it said where it is
+    await wait_for(lambda: row(settings, said)["status"] == "played", timeout=duration + 5)
+    late = await player.command("progress", id=said, position=1.0)
+    assert late["type"] == "error" and late["status"] == 409
+    bad = await player.command("progress", id=said, position=-1)
+    assert bad["type"] == "error" and bad["field"] == "position"
+    await player.close()
