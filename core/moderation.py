@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from core.chat import QueueName, Status
+from core.logins import login_key
 
 #: Badges whose holders may moderate the queue from chat (the ``!ttsclear`` guard).
 MODERATOR_BADGES: frozenset[str] = frozenset({"broadcaster", "moderator", "lead_moderator"})
@@ -134,7 +135,7 @@ def parse_mod_command(args: str, words: CommandWords) -> ModCommand | None:
     if action is ModAction.REMOVE:
         if len(parts) != 2:
             return None
-        login = normalise_login(parts[1])
+        login = login_key(parts[1])
         return ModCommand(action, login) if login else None
     return ModCommand(action)
 
@@ -145,11 +146,6 @@ def parse_mod_command_line(text: str, name: str, words: CommandWords) -> ModComm
     if not parts or parts[0].lower() != f"!{name.lower()}":
         return None
     return parse_mod_command(parts[1] if len(parts) > 1 else "", words)
-
-
-def normalise_login(value: str) -> str:
-    """``@SomeOne`` -> ``someone``: how a chatter is matched when removing their lines."""
-    return value.strip().lstrip("@").strip().lower()
 
 
 class ReplyThrottle:

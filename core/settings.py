@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from core.chat import QueueName
+from core.logins import login_key
 from core.moderation import CommandWords, ModAction
 from core.voice_mix import VoiceMixError, parse_voice_mix
 
@@ -359,7 +360,7 @@ def build_settings(raw: Mapping[str, Any], base: Settings | None = None) -> Sett
         elif key == "voices":
             if not isinstance(value, Mapping):
                 raise SettingsError(key, f"expected a mapping of name: kokoro_voice_id, got {value!r}")
-            values[key] = {str(k).lower(): _text(f"voices.{k}", v) for k, v in value.items()}
+            values[key] = {_voice_name(k): _text(f"voices.{k}", v) for k, v in value.items()}
         elif key in _VOICE_KEYS:
             values[key] = _voice_setting(key, value)
         elif key in _MODERATION_KEYS:
@@ -420,6 +421,20 @@ _VOICE_MODES = frozenset({"single", "per_user"})
 _MARKUP = frozenset("[]()")
 
 
+_VOICE_NAME = re.compile(r"[a-z]+")
+
+
+def _voice_name(raw: Any) -> str:
+    """A friendly name in ``voices``: letters only. The name is followed by its percentage in a voice spec
+    (``robot2`` + ``100`` could not be told apart from ``robot`` + ``2100``) and parts are joined with ``_``, so a
+    name with digits or ``_`` would be accepted here and then break ``voice``, ``user_voices`` and ``!voice``."""
+    name = str(raw).lower()
+    if not _VOICE_NAME.fullmatch(name):
+        raise SettingsError(f"voices.{raw}", "a voice name must be letters only (a-z), e.g. robot or djx: it is "
+                                             "followed by its percentage in voice specs (robot60_heart40)")
+    return name
+
+
 def _mapping(key: str, value: Any) -> dict[str, str]:
     """A ``{login or word: text}`` table: keys lower-cased (logins and words match case-insensitively)."""
     if value is None:
@@ -428,7 +443,7 @@ def _mapping(key: str, value: Any) -> dict[str, str]:
         raise SettingsError(key, f"expected a mapping, got {value!r}")
     table: dict[str, str] = {}
     for raw_key, raw_value in value.items():
-        name = str(raw_key).strip().lstrip("@").lower()
+        name = login_key(str(raw_key))
         text = _text(f"{key}.{raw_key}", raw_value)
         if not name or not text:
             raise SettingsError(f"{key}.{raw_key}", "neither side may be empty")

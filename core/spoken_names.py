@@ -24,6 +24,7 @@ import re
 from collections.abc import Mapping
 
 from core.chat import QueueName
+from core.logins import login_key
 
 _SEPARATORS = re.compile(r"[_.\-]+")
 _LEET = re.compile(r"(?<=[A-Za-z])[013]+(?=[A-Za-z])")
@@ -49,7 +50,7 @@ def spoken_handle(handle: str) -> str:
 
 def spoken_sender(sent_by: str, nicknames: Mapping[str, str]) -> str:
     """The chatter's nickname from settings (keyed by lower-case login) or their handle read as words."""
-    nickname = nicknames.get(sent_by.strip().lstrip("@").lower())
+    nickname = nicknames.get(login_key(sent_by))
     return nickname if nickname else spoken_handle(sent_by)
 
 

@@ -14,15 +14,11 @@ import hashlib
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
 
+from core.logins import login_key
 from core.settings import Settings
 
 #: Smallest share of one voice in a per-viewer mix (three voices: at least 15 % each).
 MIN_PERCENT = 15
-
-
-def login_key(sent_by: str) -> str:
-    """The form of a chatter's name every table is keyed by: ``@Cool_Guy`` -> ``cool_guy``."""
-    return sent_by.strip().lstrip("@").lower()
 
 
 def pool_voice_ids(pool: Iterable[str], voices: Mapping[str, str]) -> tuple[str, ...]:

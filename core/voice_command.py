@@ -14,8 +14,8 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 from core.chat import IncomingChat
+from core.logins import login_key
 from core.settings import Settings
-from core.viewer_voice import login_key
 
 COMMAND = "!voice"
 _MEMORY_SIZE = 4096

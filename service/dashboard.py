@@ -18,7 +18,8 @@ import soundfile as sf
 
 from core.chat import WAITING_STATUSES, IncomingChat, QueueName
 from core.line_preview import LinePreview, preview_line
-from core.viewer_voice import login_key, resolve_voice
+from core.logins import login_key
+from core.viewer_voice import resolve_voice
 from service.streamvoice import StreamVoice
 from storage import history
 from storage.messages import StoredMessage
@@ -97,7 +98,8 @@ async def replay(sv: StreamVoice, message_id: int) -> dict[str, Any]:
     sv.worker.wake(item.queue)
     sv.playback.items_changed()
     sv.events.state_changed()
-    return {"queued": True, "id": item.id, "queue": item.queue.value, "replay_of": message_id}
+    return {"queued": True, "id": item.id, "queue": item.queue.value, "replay_of": message_id,
+            "awaiting_approval": item.awaiting_approval}
 
 
 # --- try a line -----------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ Written from render threads (``append``), read on the event loop (``read``): blo
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Callable
 
 import numpy as np
@@ -28,6 +29,8 @@ class AudioStream:
         self._loop = loop
         self.chunks = chunks
         self.blocks: list[bytes] = []
+        #: (``time.monotonic()`` when readable, seconds of audio) per block: when a player could have played it.
+        self.arrivals: list[tuple[float, float]] = []
         #: None while rendering; True once the WAV is written; False when the render stopped short.
         self.finished: bool | None = None
         self._changed = asyncio.Event()
@@ -49,6 +52,7 @@ class AudioStream:
     def _append(self, block: bytes, then: Callable[[], None] | None) -> None:
         if self.finished is None and block:
             self.blocks.append(block)
+            self.arrivals.append((time.monotonic(), len(block) / 2 / SAMPLE_RATE))
             self._changed.set()
         if then is not None:
             then()

@@ -13,7 +13,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from core.chat import DeleteReason, QueueName, Status
-from core.moderation import normalise_login, removal_refusal
+from core.logins import login_key
+from core.moderation import removal_refusal
 from service.database import AsyncStore
 from service.playback import PlaybackController
 from service.synthesis import remove_files
@@ -63,9 +64,9 @@ class Moderator:
 
     async def remove_user(self, login: str) -> Removal:
         """Remove every waiting item of one chatter in both queues (and stop theirs if it plays)."""
-        login = normalise_login(login)
+        login = login_key(login)
         await self._writer.flush()  # lines accepted a moment ago are removed too
-        removal = await self._remove(lambda i: normalise_login(i.sent_by) == login,
+        removal = await self._remove(lambda i: login_key(i.sent_by) == login,
                                      lambda: self._db.call(self._db.store.remove_user, login, DeleteReason.REMOVED))
         log.info("removed %d item(s) of %s%s", removal.removed, login, " (one was playing)" if removal.stopped else "")
         return removal
@@ -98,9 +99,7 @@ class Moderator:
         item = await self._get(message_id)
         if not item.awaiting_approval or removal_refusal(item.status, item.is_deleted, item.deleted_reason):
             raise ModerationConflict(self._not_awaiting(item))
-        removal = await self._remove(lambda i: False,
-                                     lambda: self._db.call(self._db.store.remove_ids, [message_id],
-                                                           DeleteReason.REJECTED))
+        removal = await self._remove(lambda i: False, lambda: self._db.call(self._db.store.reject, message_id))
         if not removal.removed:
             raise ModerationConflict(self._not_awaiting(await self._get(message_id)))
         log.info("cheer %d rejected", message_id)
@@ -130,8 +129,11 @@ class Moderator:
 
     async def _remove(self, stops: Callable[[StoredMessage], bool],
                       delete: Callable[[], Awaitable[list[RemovedAudio]]]) -> Removal:
-        async def work(_: StoredMessage | None) -> list[RemovedAudio]:
+        async def work(hit: StoredMessage | None) -> list[RemovedAudio]:
             removed = await delete()
+            if hit is not None and hit.id not in {r.id for r in removed}:
+                # the item is stopped, so it must leave the queue too: never a live row left ``playing``
+                removed += await self._db.call(self._db.store.remove_ids, [hit.id], DeleteReason.REMOVED)
             remove_files([r.audio_path for r in removed])
             return removed
 

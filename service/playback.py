@@ -28,6 +28,7 @@ from typing import Any, TypeVar
 from core.captions import Captions
 from core.chat import WAITING_STATUSES, QueueName, Status
 from core.moderation import SKIP_REASON, hold_for, playable_at, stale_cutoff
+from core.playback_clock import unplayed_seconds
 from core.refunds import STOP_REASON
 from service.database import AsyncStore
 from service.events import Event
@@ -60,6 +61,8 @@ class NowPlaying:
     #: Started from its first sentence while the rest still renders (``service.live_audio``).
     stream: AudioStream | None = None
     started: float = 0.0
+    #: The latest ``progress`` report: (seconds heard, ``time.monotonic()`` when reported); None: none came.
+    heard: tuple[float, float] | None = None
 
 
 class PlaybackController:
@@ -204,6 +207,25 @@ class PlaybackController:
         self._continue_autoplay()
         return True
 
+    async def player_progress(self, message_id: int, position: float) -> bool:
+        """A player reports how far it has played the current item (seconds). The vanished-player timeout then
+        counts from the end that report implies, so a player that keeps reporting is always waited for. False
+        when that item is not the one playing."""
+        async with self._lock:
+            current = self.current
+            if current is None or current.item.id != message_id or current.waiting_for_audio:
+                return False
+            current.heard = (position, time.monotonic())
+            if current.stream is None:  # a whole file, or a stream whose render ended: its duration is known
+                self._schedule_timeout(current, max(0.0, (current.item.duration_s or 0.0) - position))
+            return True
+
+    def _schedule_timeout(self, current: NowPlaying, remaining: float) -> None:
+        if current.timeout is not None:
+            current.timeout.cancel()
+        current.timeout = asyncio.get_running_loop().call_later(
+            remaining + self._grace(), self._timed_out, current.item.id)
+
     # --- moderation ---------------------------------------------------------------------------------
     async def moderate(self, stops: Callable[[StoredMessage], bool],
                        work: Callable[[StoredMessage | None], Awaitable[T]]) -> tuple[T, StoredMessage | None]:
@@ -240,7 +262,10 @@ class PlaybackController:
     async def resume(self) -> None:
         """Autoplay toggle on and, when nothing plays, start a run (it waits for items when none may play)."""
         await self.set_autoplay(True)
-        if self.current is None and self._autoplay_task is None:
+        if self.current is not None:  # pause then resume inside one item: the run goes on after it
+            self.autoplay_running = True
+            self._state_changed()
+        elif self._autoplay_task is None:
             self.autoplay_running = True
             self._autoplay_task = asyncio.create_task(self._autoplay_next(first=True), name="autoplay")
             self._state_changed()
@@ -282,7 +307,7 @@ class PlaybackController:
         if item.audio_path is None or not os.path.isfile(item.audio_path):
             await self._resynthesize_locked(item)
             return
-        if not await self._db.call(self._db.store.transition, item.id, [Status.READY], Status.PLAYING):
+        if not await self._to_playing(item.id, Status.READY):
             self._finish_current_locked()
             return
         self._prefer(None)
@@ -301,7 +326,7 @@ class PlaybackController:
         stream = self._live.playable(item.id)
         if stream is None:
             return  # done meanwhile: ``on_synthesis_done`` starts it from its file
-        if not await self._db.call(self._db.store.transition, item.id, [Status.SYNTHESIZING], Status.PLAYING):
+        if not await self._to_playing(item.id, Status.SYNTHESIZING):
             fresh = await self._db.call(self._db.store.get, item.id)
             if fresh is not None and fresh.status is Status.READY:
                 await self._begin(fresh)
@@ -316,6 +341,25 @@ class PlaybackController:
         log.info("message %d: playing from its first sentence while %d more render", item.id, stream.chunks - 1)
         self._state_changed()
 
+    async def _to_playing(self, message_id: int, from_status: Status) -> bool:
+        """``from_status`` -> ``playing`` in the database, moving together with ``current``: when the caller is
+        cancelled meanwhile (pause or STOP cancel an autoplay run that is starting an item) the committed
+        transition is undone before the cancellation goes on, so no row is ever left ``playing`` while nothing
+        is current (it would leave the queue and come back only after a restart)."""
+        change = asyncio.ensure_future(
+            self._db.call(self._db.store.transition, message_id, [from_status], Status.PLAYING))
+        try:
+            return await asyncio.shield(change)
+        except asyncio.CancelledError:
+            undo = asyncio.ensure_future(self._undo_playing(change, message_id))
+            await asyncio.shield(undo)  # a second cancel here still lets the undo finish
+            raise
+
+    async def _undo_playing(self, change: asyncio.Future[bool], message_id: int) -> None:
+        if await change:
+            await self._db.call(self._db.store.unplay, message_id)
+            log.info("message %d: start cancelled (pause or STOP); it stays in the queue", message_id)
+
     def _stream_done_locked(self, current: NowPlaying, status: Status) -> bool:
         """The streamed item's render ended. True: it plays on (the vanished-player timeout now counts from
         the audio's known end); False: it failed, the caller stops it."""
@@ -323,10 +367,15 @@ class PlaybackController:
         assert stream is not None
         if status is Status.ERROR:
             return False
-        remaining = max(0.0, stream.seconds - (time.monotonic() - current.started))
+        # from the end of the render: the audio a player cannot have played yet (it waited for slow sentences),
+        # or what its own latest progress report leaves, whichever ends later
+        now = time.monotonic()
+        remaining = unplayed_seconds(current.started, stream.arrivals, now)
+        if current.heard is not None:
+            position, reported = current.heard
+            remaining = max(remaining, stream.seconds - position - (now - reported))
         current.stream = None
-        current.timeout = asyncio.get_running_loop().call_later(
-            remaining + self._grace(), self._timed_out, current.item.id)
+        self._schedule_timeout(current, remaining)
         self._state_changed()
         return True
 

@@ -16,11 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from core.chat import WAITING_STATUSES, IncomingChat, Origin, QueueName, Source, Status
+from core.logins import login_key
 from core.moderation import hold_view
 from core.notifications import UNKNOWN_TYPE, Notice, decide_notice
 from core.queue_rules import ChatMemory, decide
 from core.settings import Settings
-from core.viewer_voice import changed_voice_specs, login_key, resolve_voice
+from core.viewer_voice import changed_voice_specs, resolve_voice
 from core.voice_command import VoiceAction, VoiceCommand, VoiceCommandMemory, voice_command
 from service.database import AsyncStore
 from service.events import Event, EventHub
@@ -54,6 +55,10 @@ class AcceptResult:
     reason: str | None = None
     #: Why it is in a queue (shown as ``source``); ``None`` when not stored.
     origin: Origin | None = None
+
+
+class QueueMismatch(RuntimeError):
+    """Clear named a queue that is not the active one (HTTP 409); nothing was cleared."""
 
 
 class StreamVoice:
@@ -219,18 +224,25 @@ class StreamVoice:
         return AcceptResult(queued=False, reason=command.reason)
 
     # --- controls -----------------------------------------------------------------------------------
-    async def clear(self) -> int:
-        """Soft-delete the active queue's waiting items (and the one playing); returns how many."""
+    async def clear(self, expected: QueueName | None = None) -> int:
+        """Soft-delete the active queue's waiting items (and the one playing); returns how many.
+
+        ``expected``: the queue the streamer confirmed clearing; when the active queue is another one (a mode
+        switch while the dialog was open) nothing is cleared and ``QueueMismatch`` says why (HTTP 409). The item
+        playing is stopped like SKIP stops it: an autoplay run goes on with whatever arrives next."""
         queue = self.playback.active_queue
-        current = self.playback.current
-        if current is not None and current.item.queue is queue:
-            await self.playback.interrupt(Status.PLAYED)
+        if expected is not None and expected is not queue:
+            raise QueueMismatch(f"the active queue is {queue.value}, not {expected.value}: nothing was cleared")
         await self.writer.flush()
-        removed = await self.db.call(self.db.store.clear, queue)
-        remove_files([r.audio_path for r in removed])
-        self.events.state_changed()
-        log.info("cleared %d item(s) from the %s queue", len(removed), queue.value)
-        return len(removed)
+
+        async def work(_: StoredMessage | None) -> int:
+            removed = await self.db.call(self.db.store.clear, queue)
+            remove_files([r.audio_path for r in removed])
+            return len(removed)
+
+        count, _ = await self.playback.moderate(lambda item: item.queue is queue, work)
+        log.info("cleared %d item(s) from the %s queue", count, queue.value)
+        return count
 
     async def switch_queue(self, queue: QueueName) -> None:
         if queue is self.playback.active_queue:

@@ -54,12 +54,17 @@ class MessageRow(Base):
     redemption_status: Mapped[str | None] = mapped_column(String(32), default=None)
     #: Why Twitch refused the status change (HTTP 4xx), when it did.
     redemption_error: Mapped[str | None] = mapped_column(Text, default=None)
+    # --- matching a chatter (purge, Twitch timeouts and bans) -----------------------------------------------
+    #: ``core.logins.login_key(sent_by)``: what a purge matches, in SQL, exactly as Python matches it. Older rows
+    #: get it from ``storage.migrate`` (NULL is never left behind).
+    login_key: Mapped[str | None] = mapped_column(String(64), default=None)
 
     __table_args__ = (
         Index("ix_messages_live", "queue", "is_deleted", "status", "id"),
         Index("ix_messages_external_id", "external_id"),
         Index("ix_messages_replay_of", "replay_of"),
         Index("ix_messages_redemption", "redemption_status", "redemption_id"),
+        Index("ix_messages_login_key", "login_key", "is_deleted", "status"),
     )
 
 

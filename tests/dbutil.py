@@ -36,3 +36,16 @@ def execute(db_url: str, sql: str, params: tuple[Any, ...] = ()) -> None:
         connection.commit()
     finally:
         connection.close()
+
+
+def live_playing_ids(db_url: str) -> list[int]:
+    """Ids of live (not deleted) rows in status ``playing``."""
+    return [r["id"] for r in rows(db_url, "status = 'playing' AND is_deleted = 0")]
+
+
+def check_playing_is_current(db_url: str, current_id: int | None) -> None:
+    """The playback invariant: nothing is ``playing`` in the database unless it is the current item
+    (a ghost ``playing`` row leaves the queue and would come back only after a restart)."""
+    playing = live_playing_ids(db_url)
+    expected = [] if current_id is None else [current_id]
+    assert playing in ([], expected), f"rows {playing} are 'playing' but the current item is {current_id}"

@@ -10,9 +10,10 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from core.chat import Source, Status
+from core.logins import login_key
 from service.moderation import ModerationConflict, Removal, UnknownMessage
 from service.playback import PlaybackConflict
-from service.streamvoice import AcceptResult, StreamVoice
+from service.streamvoice import AcceptResult, QueueMismatch, StreamVoice
 from web.payloads import (
     PayloadError,
     parse_bits,
@@ -22,6 +23,8 @@ from web.payloads import (
     parse_message,
     parse_message_id,
     parse_mode,
+    parse_optional_queue,
+    parse_position,
 )
 
 Result = tuple[int, dict[str, Any]]
@@ -71,7 +74,11 @@ async def stop(sv: StreamVoice, body: Any, source: Source) -> Result:
 
 
 async def clear(sv: StreamVoice, body: Any, source: Source) -> Result:
-    return 200, {"cleared": await sv.clear()}
+    """Clear the active queue; an optional ``queue`` must name it (else 409, nothing cleared)."""
+    try:
+        return 200, {"cleared": await sv.clear(parse_optional_queue(body))}
+    except QueueMismatch as exc:
+        raise CommandError(409, str(exc)) from None
 
 
 async def autoplay(sv: StreamVoice, body: Any, source: Source) -> Result:
@@ -91,6 +98,15 @@ async def finished(sv: StreamVoice, body: Any, source: Source) -> Result:
     if not await sv.playback.player_finished(message_id):
         raise CommandError(409, f"message {message_id} is not playing")
     return 200, {"played": message_id}
+
+
+async def progress(sv: StreamVoice, body: Any, source: Source) -> Result:
+    """A player says how far it has played the current item; the server then waits for it (docs/websocket.md)."""
+    message_id = parse_id(body.get("id") if isinstance(body, dict) else None)
+    position = parse_position(body)
+    if not await sv.playback.player_progress(message_id, position):
+        raise CommandError(409, f"message {message_id} is not playing")
+    return 200, {"id": message_id, "position": position}
 
 
 # --- moderation (core/moderation.py rules, service/moderation.py) ------------------------------------------
@@ -123,7 +139,7 @@ async def resume(sv: StreamVoice, body: Any, source: Source) -> Result:
 
 async def purge_user(sv: StreamVoice, body: Any, source: Source) -> Result:
     login = parse_login(body)
-    return 200, {"login": login.lower(), **_removal(await sv.moderation.remove_user(login))}
+    return 200, {"login": login_key(login), **_removal(await sv.moderation.remove_user(login))}
 
 
 async def delete_message(sv: StreamVoice, body: Any, source: Source) -> Result:
@@ -150,7 +166,7 @@ Command = Callable[[StreamVoice, Any, Source], Awaitable[Result]]
 #: WebSocket frame ``type`` -> command.
 COMMANDS: dict[str, Command] = {
     "message": message, "bits": bits, "play": play, "stop": stop, "clear": clear,
-    "autoplay": autoplay, "mode": mode, "ended": finished, "stopped": finished,
+    "autoplay": autoplay, "mode": mode, "ended": finished, "stopped": finished, "progress": progress,
     "remove": remove, "skip": skip, "pause": pause, "resume": resume, "purge_user": purge_user,
     "delete_message": delete_message, "approve": approve, "reject": reject,
 }

@@ -115,6 +115,17 @@ def parse_mode(body: Any) -> QueueName:
         raise PayloadError("'mode' must be \"mentions\" or \"bits\"", "mode") from None
 
 
+def parse_optional_queue(body: Any) -> QueueName | None:
+    """``{}`` or ``{"queue": "mentions" | "bits"}`` (Clear: the queue the streamer confirmed)."""
+    value = _object(body).get("queue")
+    if value is None:
+        return None
+    try:
+        return QueueName(value)
+    except (ValueError, TypeError):
+        raise PayloadError("'queue' must be \"mentions\" or \"bits\"", "queue") from None
+
+
 #: Ids are SQLite integers: above this the driver raises OverflowError.
 MAX_ID = 2**63 - 1
 
@@ -133,6 +144,18 @@ def parse_id(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_ID:
         raise PayloadError("'id' must be a message id", "id")
     return value
+
+
+#: A ``progress`` position above this (a day of audio) is not a position.
+MAX_POSITION_S = 86_400.0
+
+
+def parse_position(body: Any) -> float:
+    """``{"position": seconds}``: how far a player has played an item (a finite number, 0 .. a day)."""
+    value = _object(body).get("position")
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= MAX_POSITION_S:
+        raise PayloadError("'position' must be the seconds played so far (a number, 0 or more)", "position")
+    return float(value)
 
 
 # --- moderation -----------------------------------------------------------------------------------------------

@@ -88,7 +88,7 @@ def setup(app: web.Application) -> None:
     router.add_get("/api/health", health)
     router.add_post("/api/play", _command_handler(commands.play, reads_body=False))
     router.add_post("/api/stop", _command_handler(commands.stop, reads_body=False))
-    router.add_post("/api/clear", _command_handler(commands.clear, reads_body=False))
+    router.add_post("/api/clear", _command_handler(commands.clear))  # optional {"queue": ...} must be the active one
     router.add_put("/api/autoplay", _command_handler(commands.autoplay))
     router.add_put("/api/mode", _command_handler(commands.mode))
     router.add_post("/api/played/{id}", _command_handler(commands.finished, reads_body=False,

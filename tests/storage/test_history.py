@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, text
 
 from core.chat import QueueName, Source, Status
 from storage.database import create_database
@@ -56,7 +56,12 @@ def test_replay_rules_and_order(store: MessageStore) -> None:
     assert "still in the queue" in (replay(store, waiting).refusal or "")
     assert "never spoken" in (replay(store, skipped).refusal or "")
     first = replay(store, played).item
-    second = replay(store, played).item  # replaying again is allowed: the original stays finished
+    assert first is not None and replay(store, played).item == first  # a double-click: one replay
+    with store.engine.begin() as connection:  # a second later, replaying again is allowed: the original stays
+        connection.execute(text("UPDATE messages SET received_at = datetime(received_at, '-2 seconds') "
+                                "WHERE id = :id"), {"id": first.id})
+    first = store.get(first.id)
+    second = replay(store, played).item
     assert first is not None and second is not None and first.replay_of == second.replay_of == played
     # replays first, in the order they were asked, then the rest; the page cursor skips them
     assert [m.id for m in store.waiting(QueueName.MENTIONS)] == [first.id, second.id, waiting]

@@ -95,6 +95,19 @@ async def test_busy_port_is_one_line(tiny_model_dir: Path, tmp_path: Path) -> No
     assert str(port) in line and "in use" in line, line
 
 
+async def test_a_voice_name_that_breaks_voice_specs_is_refused_naming_its_key(tiny_model_dir: Path,
+                                                                             tmp_path: Path) -> None:
+    """``voices: {robot2: ...}`` was accepted, then every line of a viewer who typed ``!voice robot2`` failed."""
+    settings = sp.write_settings(tmp_path, tiny_model_dir, viewer_voice_command=True,
+                                 voices={"heart": "af_heart", "robot2": "am_adam"})
+    process = sp.start(tmp_path, "--settings", str(settings))
+    try:
+        line = _one_line_failure(process, tmp_path, "server.log")
+    finally:
+        sp.stop(process)
+    assert "voices.robot2" in line and "letters only" in line, line
+
+
 async def test_damaged_database_file_is_one_line(tiny_model_dir: Path, tmp_path: Path) -> None:
     settings = sp.write_settings(tmp_path, tiny_model_dir)
     database = tmp_path / "data" / "sv.db"

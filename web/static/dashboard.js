@@ -483,6 +483,7 @@ $("btn-mode").addEventListener("click", (event) => act(event.currentTarget, asyn
 $("btn-clear").addEventListener("click", async (event) => {
   const button = event.currentTarget;
   const state = view.server || { size: 0, mode: "mentions" };
+  const confirmedQueue = state.mode;
   const dialog = $("confirm-dialog");
   $("confirm-text").textContent =
     `Clear ${state.size} item${state.size === 1 ? "" : "s"} from the ${state.mode} queue? They will not be spoken.`;
@@ -493,7 +494,8 @@ $("btn-clear").addEventListener("click", async (event) => {
   dialog.addEventListener("close", () => {
     if (dialog.returnValue !== "ok") return;
     act(button, async () => {
-      const result = await api("/api/clear", { method: "POST" });
+      // the queue the dialog named: after a mode switch meanwhile the server refuses (409), clears nothing
+      const result = await api("/api/clear", { method: "POST", body: { queue: confirmedQueue } });
       flash(`Cleared ${result.cleared} item${result.cleared === 1 ? "" : "s"}.`);
     });
   }, { once: true });
@@ -536,7 +538,10 @@ async function loadHistory() {
   const page = await api(`/api/history?${params}`);
   $("history-rows").replaceChildren(...page.items.map(historyRow));
   $("history-empty").hidden = page.items.length > 0;
-  $("history-empty").textContent = h.user || h.q ? "Nothing matches this filter." : "Nothing here yet.";
+  // a filtered page searches a bounded stretch of the history: none here, but Older » may find more further back
+  $("history-empty").textContent = !(h.user || h.q) ? "Nothing here yet."
+    : page.next_before ? "Nothing matches in this stretch of the history; Older » searches further back."
+      : "Nothing matches this filter.";
   h.nextBefore = page.next_before;
   $("history-older").hidden = !page.next_before;
   $("history-newest").hidden = !h.before;

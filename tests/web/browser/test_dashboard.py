@@ -222,6 +222,17 @@ async def test_stop_autoplay_mode_clear_and_remove(start_server: Any, make_setti
     assert "Clear 2 items from the mentions queue?" in (await dashboard.locator("#confirm-text").text_content() or "")
     await dashboard.click("#confirm-cancel")
     assert await dashboard.locator("#queue-rows tr").count() == 2
+    # a mode switch while the dialog is open: the confirmation names the mentions queue, so the bits stay
+    bits_kept = (await (await client.post("/api/bits", json={"sent_by": "c", "text": "keep me",
+                                                             "bits_amount": 5})).json())["id"]
+    await dashboard.click("#btn-clear")
+    await client.put("/api/mode", json={"mode": "bits"})
+    await dashboard.click("#confirm-ok")
+    await dashboard.locator("#control-error", has_text="not mentions").wait_for()
+    assert dbutil.row(settings.database_url, bits_kept)["is_deleted"] in (0, False)
+    assert {dbutil.row(settings.database_url, i)["is_deleted"] for i in doomed} == {0}
+    await client.put("/api/mode", json={"mode": "mentions"})
+    await dashboard.wait_for_selector("#tab-mentions[aria-selected='true']")
     await dashboard.click("#btn-clear")
     await dashboard.click("#confirm-ok")
     await dashboard.wait_for_selector("#queue-empty:not([hidden])")
