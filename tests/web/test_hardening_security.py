@@ -166,3 +166,15 @@ def test_host_rules_for_each_kind_of_bind() -> None:
     assert host_allowed("pc.lan", "pc.lan", ())
     assert host_allowed("anything.example", "127.0.0.1", ("*",))
     assert not host_allowed("10.0.0.8", "192.168.1.5", ())
+
+
+async def test_our_pages_refuse_to_be_framed(engine_loader: Any, make_settings: Any) -> None:
+    """Clickjacking: the dashboard and the overlay, as ``streamvoice`` serves them, forbid every frame."""
+    from tests.web.production_server import production_server
+
+    async with production_server(make_settings(), engine_loader) as served:
+        for path in ("/", "/overlay"):
+            answer = await rawhttp.request(served.port, "GET", path)
+            assert answer.status == 200, path
+            assert "frame-ancestors 'none'" in answer.headers["content-security-policy"], path
+            assert answer.headers["x-frame-options"] == "DENY", path
