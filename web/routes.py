@@ -52,6 +52,7 @@ async def audio(request: web.Request) -> web.StreamResponse:
 
     A long line that plays while it still renders is sent as it grows (``service.live_audio``): a WAV header
     whose sizes say "unknown", then each sentence's samples as they are rendered, chunked, until the end.
+    A HEAD gets the headers only.
     """
     sv = request.app[STREAMVOICE]
     message_id = ascii_id(request.match_info["id"])
@@ -68,6 +69,8 @@ async def audio(request: web.Request) -> web.StreamResponse:
         raise web.HTTPNotFound(reason="no such audio")
     response = web.StreamResponse(headers={**headers, "X-Streaming": "1"})
     await response.prepare(request)
+    if request.method == "HEAD":
+        return response
     await response.write(streaming_header())
     async for block in stream.read():
         await response.write(block)
