@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from importlib import resources
 from typing import Any
 
@@ -13,6 +14,8 @@ from web import captions, commands, dashboard_api, pages
 from web.json_body import BodyError, read_json
 from web.keys import STREAMVOICE
 from web.payloads import ascii_id
+
+log = logging.getLogger(__name__)
 
 
 async def _body(request: web.Request) -> Any:
@@ -52,7 +55,7 @@ async def audio(request: web.Request) -> web.StreamResponse:
 
     A long line that plays while it still renders is sent as it grows (``service.live_audio``): a WAV header
     whose sizes say "unknown", then each sentence's samples as they are rendered, chunked, until the end.
-    A HEAD gets the headers only.
+    A HEAD gets the headers only; a reader that goes away mid-stream is normal (debug log).
     """
     sv = request.app[STREAMVOICE]
     message_id = ascii_id(request.match_info["id"])
@@ -71,10 +74,13 @@ async def audio(request: web.Request) -> web.StreamResponse:
     await response.prepare(request)
     if request.method == "HEAD":
         return response
-    await response.write(streaming_header())
-    async for block in stream.read():
-        await response.write(block)
-    await response.write_eof()
+    try:
+        await response.write(streaming_header())
+        async for block in stream.read():
+            await response.write(block)
+        await response.write_eof()
+    except ConnectionError as exc:  # an overlay reload, a scene switch, normal
+        log.debug("audio %d: the reader went away mid-stream (%s)", message_id, exc)
     return response
 
 

@@ -126,3 +126,19 @@ async def test_head_on_a_growing_wav_sends_no_body(engine_loader: Any, make_sett
         assert answer.status == 200 and answer.headers["content-type"] == "audio/wav"
         assert answer.headers.get("x-streaming") == "1"
         assert answer.body == b""
+
+
+async def test_a_player_that_goes_away_mid_stream_is_not_an_error(
+        engine_loader: Any, make_settings: Any, caplog: pytest.LogCaptureFixture) -> None:
+    async with streaming_line(make_settings, engine_loader) as line:
+        with caplog.at_level(logging.DEBUG):
+            reader, writer = await asyncio.open_connection("127.0.0.1", line.served.port)
+            writer.write(f"GET {line.path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
+            await reader.readuntil(b"\r\n\r\n")
+            await reader.read(1000)  # some of the first sentence: playing
+            writer.transport.abort()  # an overlay reload, a scene switch
+            line.engine.gate.set()  # the rest renders and meets a closed connection
+            await wait_for(lambda: "went away mid-stream" in caplog.text or _errors(caplog), timeout=60)
+            await asyncio.sleep(0.2)
+    assert not _errors(caplog), caplog.text
+    assert not [r for r in caplog.records if r.exc_info], caplog.text
