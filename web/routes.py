@@ -10,7 +10,7 @@ from aiohttp import web
 
 from core.chat import Source, Status
 from tts.wav import streaming_header
-from web import captions, commands, dashboard_api, pages
+from web import captions, commands, dashboard_api, limits, pages
 from web.json_body import BodyError, read_json
 from web.keys import STREAMVOICE
 from web.payloads import ascii_id
@@ -55,7 +55,8 @@ async def audio(request: web.Request) -> web.StreamResponse:
 
     A long line that plays while it still renders is sent as it grows (``service.live_audio``): a WAV header
     whose sizes say "unknown", then each sentence's samples as they are rendered, chunked, until the end.
-    A HEAD gets the headers only; a reader that goes away mid-stream is normal (debug log).
+    Every write must make progress within ``limits.SEND_TIMEOUT`` (``/audio`` needs no token: a reader that
+    stops reading must not keep its connection). A HEAD gets the headers only.
     """
     sv = request.app[STREAMVOICE]
     message_id = ascii_id(request.match_info["id"])
@@ -66,7 +67,7 @@ async def audio(request: web.Request) -> web.StreamResponse:
         raise web.HTTPNotFound(reason="no such audio")
     headers = {"Content-Type": "audio/wav", "Cache-Control": "no-store"}
     if item.audio_path is not None:
-        return web.FileResponse(item.audio_path, headers=headers)
+        return limits.ProgressFileResponse(item.audio_path, headers=headers)
     stream = sv.live_audio.get(message_id)
     if stream is None or not stream.has_audio:
         raise web.HTTPNotFound(reason="no such audio")
@@ -75,11 +76,11 @@ async def audio(request: web.Request) -> web.StreamResponse:
     if request.method == "HEAD":
         return response
     try:
-        await response.write(streaming_header())
+        await limits.send_within(request, response.write(streaming_header()))
         async for block in stream.read():
-            await response.write(block)
-        await response.write_eof()
-    except ConnectionError as exc:  # an overlay reload, a scene switch, normal
+            await limits.send_within(request, response.write(block))
+        await limits.send_within(request, response.write_eof())
+    except ConnectionError as exc:  # an overlay reload, a scene switch, a reader dropped for stalling: normal
         log.debug("audio %d: the reader went away mid-stream (%s)", message_id, exc)
     return response
 

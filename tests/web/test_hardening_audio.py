@@ -120,6 +120,78 @@ def _close(clients: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]]) -> 
         writer.transport.abort()
 
 
+async def test_readers_that_stop_reading_a_file_cannot_lock_everyone_out(
+        engine_loader: Any, make_settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(limits, "SEND_TIMEOUT", SEND_TIMEOUT)
+    settings = make_settings()
+    async with production_server(settings, engine_loader, max_connections=CAP) as served, \
+            _session(served) as session:
+        message_id = await mention(session, "a line for everyone to fetch")
+        row = await wait_for(lambda: (r := dbutil.row(settings.database_url, message_id))["status"] == "ready" and r,
+                             timeout=60)
+        # what a three-minute line weighs (8.6 MB): far more than socket buffers hold, as for a real long line
+        write_wav_atomic(Path(row["audio_path"]), np.zeros(24_000 * 180, dtype=np.float32))
+        pipelined = f"GET /audio/{message_id}.wav HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode() * 20
+        await wait_for(lambda: _connections(served) == 0)
+        stalled = [await _stalled_reader(served.port, pipelined) for _ in range(CAP)]
+        try:
+            await wait_for(lambda: _connections(served) == CAP)
+            assert await _status(served.url) == 503  # the cap is taken...
+            await _gets_in_within(served.url, SEND_TIMEOUT + 10)  # ...and freed once the sends stall
+            assert await _status(served.url, f"/audio/{message_id}.wav") == 200
+        finally:
+            _close(stalled)
+
+
+async def test_readers_that_stop_reading_a_growing_wav_cannot_lock_everyone_out(
+        engine_loader: Any, make_settings: Any, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    monkeypatch.setattr(limits, "SEND_TIMEOUT", SEND_TIMEOUT)
+    async with streaming_line(make_settings, engine_loader, max_connections=CAP) as line:
+        stream = line.served.app[STREAMVOICE].live_audio.get(line.message_id)
+        assert stream is not None and stream.finished is None
+        # a long line's worth of audio (three minutes): far more than any socket buffer holds
+        stream.append_from_thread(np.zeros(24_000 * 180, dtype=np.float32))
+        request = f"GET {line.path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode()
+        with caplog.at_level(logging.DEBUG):
+            await wait_for(lambda: _connections(line.served) == 1)  # the player's socket
+            stalled = [await _stalled_reader(line.served.port, request) for _ in range(CAP - 1)]
+            try:
+                await wait_for(lambda: _connections(line.served) == CAP)
+                assert await _status(line.served.url) == 503
+                await _gets_in_within(line.served.url, SEND_TIMEOUT + 10)
+                assert stream.finished is None  # still growing: the readers were dropped, not the stream ended
+            finally:
+                _close(stalled)
+        assert not _errors(caplog), caplog.text
+
+
+async def test_one_remote_address_cannot_take_the_whole_cap(
+        engine_loader: Any, make_settings: Any) -> None:
+    async with production_server(make_settings(), engine_loader, max_connections=CAP, max_per_address=3,
+                                 share_loopback=True) as served:
+        held = [await asyncio.open_connection("127.0.0.1", served.port) for _ in range(3)]
+        try:
+            await wait_for(lambda: _connections(served) == 3)
+            answer = await rawhttp.request(served.port, "GET", "/api/health")
+            assert answer.status == 503 and "too many connections" in answer.json()["error"]
+        finally:
+            for _, writer in held:
+                writer.close()
+        await wait_for(lambda: _connections(served) == 0)
+        assert (await rawhttp.request(served.port, "GET", "/api/health")).status == 200
+    # loopback is the streamer's own machine: exempt by default (a loopback bind has no other clients)
+    async with production_server(make_settings(), engine_loader, max_connections=CAP,
+                                 max_per_address=3) as served:
+        held = [await asyncio.open_connection("127.0.0.1", served.port) for _ in range(5)]
+        try:
+            assert (await rawhttp.request(served.port, "GET", "/api/health")).status == 200
+        finally:
+            for _, writer in held:
+                writer.close()
+    assert serve.MAX_PER_ADDRESS < serve.MAX_CONNECTIONS
+
+
 async def test_head_on_a_growing_wav_sends_no_body(engine_loader: Any, make_settings: Any) -> None:
     async with streaming_line(make_settings, engine_loader) as line:
         answer = await rawhttp.request(line.served.port, "HEAD", line.path, timeout=5)
