@@ -13,7 +13,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from web import dashboard_api
+from web import dashboard_api, limits
 
 STATIC_DIR = Path(str(resources.files("web").joinpath("static")))
 #: How our pages name themselves (WebSocket ``?client=``, HTTP ``X-StreamVoice-Client``): a dashboard or an
@@ -38,7 +38,8 @@ def _static_files() -> dict[str, Path]:
 
 
 def _file(path: Path) -> web.FileResponse:
-    return web.FileResponse(path, headers={**_HEADERS, "Content-Type": _TYPES[path.suffix]})
+    """The file, sent under ``limits.SEND_TIMEOUT`` like every answer (pages need no token either)."""
+    return limits.ProgressFileResponse(path, headers={**_HEADERS, "Content-Type": _TYPES[path.suffix]})
 
 
 def setup(app: web.Application) -> None:

@@ -25,6 +25,8 @@ from collections.abc import Callable
 
 from aiohttp import web
 
+from web import limits
+
 log = logging.getLogger(__name__)
 
 IDLE_TIMEOUT = 15.0
@@ -124,6 +126,46 @@ class CappedTCPSite(web.TCPSite):
             protocol, self._host, self._port, backlog=self._backlog, reuse_address=self._reuse_address)
         sockets = self._server.sockets
         self._bound_port = sockets[0].getsockname()[1] if sockets else self._port
+        self._watchdog = asyncio.create_task(self._drop_stalled_readers())
+
+    async def stop(self) -> None:
+        watchdog = getattr(self, "_watchdog", None)
+        if watchdog is not None:
+            watchdog.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watchdog
+        await super().stop()
+
+    async def _drop_stalled_readers(self) -> None:
+        """Every answer, whatever sends it (a JSON reply's last drain, a page, ``aiohttp``'s own writes): a
+        connection whose unsent bytes have not gone down for ``limits.SEND_TIMEOUT`` is dropped. (Handlers that
+        stream use ``limits.send_within`` as well; this catches the rest.)"""
+        loop = asyncio.get_running_loop()
+        #: transport -> (unsent bytes at the last progress, when that was)
+        seen: dict[asyncio.BaseTransport, tuple[int, float]] = {}
+        while True:
+            await asyncio.sleep(min(1.0, limits.SEND_TIMEOUT / 4))
+            server = self._runner.server
+            if server is None:
+                continue
+            now, alive = loop.time(), set()
+            for handler in list(server.connections):
+                transport = handler.transport
+                if not isinstance(transport, asyncio.WriteTransport) or transport.is_closing():
+                    continue
+                unsent = transport.get_write_buffer_size()
+                if not unsent:
+                    continue
+                alive.add(transport)
+                last = seen.get(transport)
+                if last is None or unsent < last[0]:
+                    seen[transport] = (unsent, now)
+                elif now - last[1] >= limits.SEND_TIMEOUT:
+                    log.info("dropping a client that took nothing for %g s (%d bytes unsent)",
+                             limits.SEND_TIMEOUT, unsent)
+                    transport.abort()
+            for gone in set(seen) - alive:
+                del seen[gone]
 
 
 def make_runner(app: web.Application, *, idle_timeout: float = IDLE_TIMEOUT) -> web.AppRunner:
