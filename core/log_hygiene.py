@@ -2,7 +2,8 @@
 
 Three ``logging.Filter``s, each rewriting or dropping records, never raising:
 
-- ``RedactSecrets``: API tokens (``?token=`` in the access log), Twitch secrets in URLs, JSON and exception
+- ``RedactSecrets``: API tokens (``?token=`` in the access log, also with the name percent-encoded as the
+  server decodes it: ``?%74oken=``), Twitch secrets in URLs, JSON and exception
   texts (twitchio quotes them), ``Bearer``/``OAuth`` header values. Message and formatted traceback alike.
 - ``EscapeControls``: untrusted text passed as a logging *argument* (a query parameter, a chat login) can
   not start a fake log line: newlines and other control characters in string arguments become ``\\n``,
@@ -23,12 +24,24 @@ import time
 import traceback
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
+from urllib.parse import unquote_plus
 
 _REDACTED = "[redacted]"
+#: URL/form parameters whose values are secrets: ?client_secret=...&refresh_token=... and our own ?token=
+_SECRET_PARAMETERS = frozenset({"client_secret", "refresh_token", "access_token", "code", "token", "state"})
+#: A ``name=value`` pair; the name may be percent-encoded (``%74oken`` is ``token`` to the server, so it must be
+#: to the redaction too).
+_PARAMETER = re.compile(r"(?<![\w%.+-])([\w%.+-]+)=([^&\s\"'<>)]+)")
+
+
+def _redact_parameter(match: re.Match[str]) -> str:
+    name = match.group(1)
+    if unquote_plus(name).lower() in _SECRET_PARAMETERS:
+        return f"{name}={_REDACTED}"
+    return match.group(0)
+
+
 _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
-    # URL/form parameters: ?client_secret=...&refresh_token=... and our own ?token=
-    (re.compile(r"\b(client_secret|refresh_token|access_token|code|token|state)=[^&\s\"'<>)]+", re.I),
-     rf"\1={_REDACTED}"),
     # JSON or dict reprs: "refresh_token": "...", 'token': '...'
     (re.compile(r"([\"'](?:client_secret|refresh_token|access_token|token|refresh|api_token)[\"']\s*:\s*[\"'])[^\"']+",
                 re.I),
@@ -41,6 +54,7 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
 
 
 def redact(text: str) -> str:
+    text = _PARAMETER.sub(_redact_parameter, text)
     for pattern, replacement in _PATTERNS:
         text = pattern.sub(replacement, text)
     return text

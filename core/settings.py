@@ -305,7 +305,11 @@ def _edge_list(key: str, value: Any) -> tuple[str, ...]:
     """``allowed_origins`` (``scheme://host[:port]``) or ``allowed_hosts`` (bare names), lower-cased."""
     entries = tuple(w.lower().rstrip("/") for w in _words(key, value))
     for entry in entries:
-        if key == "allowed_origins" and entry != "null" and not re.fullmatch(r"https?://[^/\s]+", entry):
+        if key == "allowed_origins" and entry == "null":  # refused, not warned about: safe by default
+            raise SettingsError(key, "'null' is the origin of every sandboxed iframe and file:// page on any "
+                                     "site: listing it would let all of them drive the API; serve the App from "
+                                     "an http(s) origin and list that instead")
+        if key == "allowed_origins" and not re.fullmatch(r"https?://[^/\s]+", entry):
             raise SettingsError(key, f"{entry!r} is not an origin like https://app.example.com or http://host:port")
         if key == "allowed_hosts" and not re.fullmatch(r"\*|[^/:\s]+", entry):
             raise SettingsError(key, f"{entry!r} is not a host name (no scheme, port or path)")

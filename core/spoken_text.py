@@ -17,6 +17,9 @@ What the normaliser does, in order:
    capped *before* NFC (CPython's canonical reordering is quadratic in a run of marks); after NFC, a mark
    still uncomposed on a Latin, Greek or Cyrillic letter is dropped too (real accents such as é have composed
    by then). ``…`` is spelled ``...``.
+   Markup-like runs are dropped next: HTML/XML tags (``<b>``, ``</i>``, ``<img src=x onerror=alert(1)>``,
+   ``<!-- ... -->``, a tag with attributes cut off at the end of the line) and entities (``&lt;``, ``&#62;``)
+   are page syntax, never speech; ``<3`` and "a < b > c" are not tags and stay.
 2. Words (whitespace-separated tokens). Exact Twitch emote names from ``rules.emotes``, cheermotes such as
    ``Cheer100`` and a few text emoticons (``:)``, ``<3``, ``xD``) are dropped. URLs, with or without a
    scheme, ``www.`` hosts, bare domains with a known TLD (``clips.twitch.tv/Abc``, ``example.gg``) and e-mail
@@ -472,9 +475,23 @@ def _truncate(text: str, max_chars: int) -> str:
     return text.rstrip(" ,;:")
 
 
+#: HTML/XML-like markup: a tag (``<b>``, ``</i>``, ``<img src=x onerror=alert(1)>``, ``<!-- -->``) or an entity
+#: (``&lt;``, ``&#62;``). ``[^<>]*`` stops at the next ``<``, so a flood of ``<a`` stays linear.
+_TAG = re.compile(r"<[/!?]?[A-Za-z!-][^<>]*>|&(?:[A-Za-z]{2,8}|#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6});")
+#: A tag cut off at the end of the line, when it is clearly one (it has an attribute): ``<img src=x onerror=...``.
+_OPEN_TAG = re.compile(r"<[A-Za-z][A-Za-z0-9-]*+\s[^<>=]*+=[^<>]*+$")  # possessive: no backtracking
+
+
+def drop_markup(text: str) -> str:
+    """Tags and entities out of the text, each leaving a space: markup is page syntax, not something said."""
+    if "<" not in text and "&" not in text:
+        return text
+    return _OPEN_TAG.sub(" ", _TAG.sub(" ", text))
+
+
 def normalize_chat_text(text: str, rules: SpeechRules) -> str:
     """Turn raw chat into what should be spoken ('' when nothing is left); see the module docstring."""
-    words = _spoken_words(_clean_characters(text), rules)
+    words = _spoken_words(drop_markup(_clean_characters(text)), rules)
     words = _collapse_repeats(_attach_punctuation(words))
     spoken = " ".join(words)
     if rules.banned_words_action == "replace":

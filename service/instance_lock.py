@@ -81,12 +81,15 @@ def _describe(text: str) -> str:
 
 
 def lock_folders(database_url: str, audio_dir: str | Path) -> list[Path]:
-    """The folders one instance owns: the SQLite file's folder (when the database is a file) and audio_dir."""
+    """The folders one instance owns: the SQLite file's folder (when the database is a file) and audio_dir.
+
+    The file is resolved first: a symlink to a database in another folder must lock the folder the data is
+    really in, or a second server reaching it through the link (or directly) would take a different lock."""
     from sqlalchemy.engine import make_url
 
     folders = [Path(audio_dir)]
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:" \
             and not url.database.startswith("file:"):
-        folders.append(Path(url.database).parent)
+        folders.append(Path(url.database).resolve().parent)
     return folders

@@ -8,24 +8,28 @@ CPU time. This module replaces that chain with one C function that reads the con
 statistics and once to write the next convolution's input, in the dtype that convolution takes (bfloat16
 under bf16 autocast, else float32); the statistics are accumulated in double.
 
-The C source below is compiled once with the system's C compiler (``cc``, ``-O3 -march=native``, a vectorisable
-``sin``) into ``~/.cache/streamvoice/kernels`` (about a second) and loaded with ctypes; the call
+The C source (``tts/kernels/adain_snake.c``, package data) is compiled once with the system's C compiler (``cc``,
+``-O3 -march=native``, a vectorisable ``sin``) into a private ``~/.cache/streamvoice/kernels`` (about a second;
+``library`` says what is trusted there) and loaded with ctypes; the call
 releases the GIL and uses torch's OpenMP thread count. Without a compiler, or anywhere the build fails, the
 engine keeps kokoro's own forward (``install`` says why). Nothing is downloaded. Measured numbers: bench/README.md.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import hashlib
 import logging
 import os
 import platform
 import shutil
+import stat
 import subprocess
 import tempfile
 import threading
 import types
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -33,90 +37,15 @@ import torch
 
 log = logging.getLogger(__name__)
 
-_C_SOURCE = r"""
-#include <math.h>
-#include <stdint.h>
-#include <string.h>
-
-static inline float bf16_to_f32(uint16_t h) {
-    uint32_t u = (uint32_t)h << 16;
-    float f;
-    memcpy(&f, &u, 4);
-    return f;
-}
-
-static inline uint16_t f32_to_bf16(float f) {  /* round to nearest even, as torch does */
-    uint32_t u;
-    memcpy(&u, &f, 4);
-    if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 0x40u);  /* NaN stays NaN */
-    u += 0x7fffu + ((u >> 16) & 1u);
-    return (uint16_t)(u >> 16);
-}
-
-/* sin(v)^2, vectorisable: sin^2 has period pi, so reduce v by n * pi (Cody-Waite, pi in four parts: exact up to
- * |v| ~ 1e5) to r in [-pi/2, pi/2], then sin(r) by its Taylor series to r^11 (error < 6e-8 there). */
-static inline float sin_squared(float v) {
-    float n = floorf(v * 0.31830988618379067f + 0.5f);
-    float r = v - n * 3.140625f;
-    r -= n * 0.0009670257568359375f;
-    r -= n * 6.2771141529083251953e-07f;
-    r -= n * 1.2154201256553420762e-10f;
-    float r2 = r * r;
-    float s = r * (1.0f + r2 * (-1.6666667e-1f + r2 * (8.3333333e-3f + r2 * (-1.9841270e-4f
-                  + r2 * (2.7557319e-6f + r2 * -2.5052108e-8f)))));
-    return s * s;
-}
-
-/* One row of x (length values): y = (x - mean) / sqrt(var + eps) * g1 + g2 (instance norm + AdaIN, folded into
- * k and shift), out = y + sin(alpha * y)^2 / alpha (Snake). Inlined with constant dtype flags, so each of the
- * four variants below is a straight vector loop. */
-static inline void row(const void *x, void *out, const int x_bf16, const int out_bf16, long length,
-                       float g1, float g2, float a, float eps) {
-    const float *xf = (const float *)x;
-    const uint16_t *xh = (const uint16_t *)x;
-    double sum = 0.0, sq = 0.0;
-    #pragma omp simd reduction(+:sum, sq)
-    for (long t = 0; t < length; t++) {
-        double v = x_bf16 ? bf16_to_f32(xh[t]) : xf[t];
-        sum += v;
-        sq += v * v;
-    }
-    double mean = sum / (double)length;
-    double var = sq / (double)length - mean * mean;
-    if (var < 0.0) var = 0.0;
-    float k = (float)(g1 / sqrt(var + (double)eps));
-    float shift = (float)(g2 - mean * (double)k);
-    float inv_a = 1.0f / a;
-    #pragma omp simd
-    for (long t = 0; t < length; t++) {
-        float y = (x_bf16 ? bf16_to_f32(xh[t]) : xf[t]) * k + shift;
-        float o = y + inv_a * sin_squared(a * y);
-        if (out_bf16) ((uint16_t *)out)[t] = f32_to_bf16(o); else ((float *)out)[t] = o;
-    }
-}
-
-/* Rows r = b * channels + c of x (rows x length, contiguous); x and out are bfloat16 when their flag is set,
- * else float32. */
-void adain_snake(const void *x, void *out, int x_bf16, int out_bf16, long rows, long channels, long length,
-                 const float *g1, const float *g2, const float *alpha, float eps, int threads) {
-    long in_size = x_bf16 ? 2 : 4, out_size = out_bf16 ? 2 : 4;
-    #pragma omp parallel for num_threads(threads) schedule(static)
-    for (long r = 0; r < rows; r++) {
-        const char *xr = (const char *)x + r * length * in_size;
-        char *o = (char *)out + r * length * out_size;
-        float a = alpha[r % channels];
-        if (x_bf16 && out_bf16) row(xr, o, 1, 1, length, g1[r], g2[r], a, eps);
-        else if (x_bf16) row(xr, o, 1, 0, length, g1[r], g2[r], a, eps);
-        else if (out_bf16) row(xr, o, 0, 1, length, g1[r], g2[r], a, eps);
-        else row(xr, o, 0, 0, length, g1[r], g2[r], a, eps);
-    }
-}
-"""
-
 _FLAGS = ["-O3", "-march=native", "-fno-math-errno", "-fno-trapping-math", "-fopenmp", "-shared", "-fPIC"]
 _LIB: Any = None
 _LIB_ERROR = ""
 _LIB_LOCK = threading.Lock()
+
+
+def kernel_source() -> str:
+    """The C source, shipped as package data (``tts/kernels/adain_snake.c``)."""
+    return resources.files("tts").joinpath("kernels/adain_snake.c").read_text(encoding="utf-8")
 
 
 def cache_dir() -> Path:
@@ -132,43 +61,149 @@ def _compiler() -> str | None:
     return None
 
 
-def _build(compiler: str) -> Path:
-    """Compile the kernel once per (source, flags, compiler, CPU); later starts load the cached file."""
-    try:
-        cpu = next((line for line in Path("/proc/cpuinfo").read_text(errors="replace").splitlines()
-                    if line.startswith("flags")), platform.processor())
-    except OSError:
-        cpu = platform.processor()
-    key = hashlib.sha256("\0".join([_C_SOURCE, *_FLAGS, compiler, platform.machine(), cpu]).encode()).hexdigest()
-    name = f"adain_snake-{key[:16]}.so"
-    error = OSError("no folder to build in")
-    for folder in (cache_dir(), Path(tempfile.gettempdir()) / "streamvoice-kernels"):
-        if (folder / name).is_file():
-            return folder / name
+def cpu_features(cpuinfo: str | None = None, machine: str | None = None) -> str | None:
+    """The CPU's feature flags, which ``-march=native`` compiles for: x86's ``flags`` line or aarch64's
+    ``Features`` line of ``/proc/cpuinfo``. None where they cannot be read (then the build is never cached: a
+    cached file from another CPU could crash with SIGILL)."""
+    if cpuinfo is None:
         try:
-            folder.mkdir(parents=True, exist_ok=True)
-            return _compile(compiler, folder, name)
-        except OSError as exc:  # a read-only home: try the temp folder
-            error = exc
-    raise error
+            cpuinfo = Path("/proc/cpuinfo").read_text(errors="replace")
+        except OSError:
+            return None
+    machine = (machine or platform.machine()).lower()
+    for line in cpuinfo.splitlines():
+        name, _, value = line.partition(":")
+        if name.strip().lower() in {"flags", "features"} and value.strip():
+            return f"{machine}: {' '.join(sorted(value.split()))}"
+    return None
 
 
-def _compile(compiler: str, folder: Path, name: str) -> Path:
+def cache_key(compiler: str, source: str | None = None, cpu: str | None = None) -> str | None:
+    """What a cached build depends on: source, flags, the compiler and its version, the CPU's features.
+    None when the CPU's features are unknown (no caching)."""
+    cpu = cpu if cpu is not None else cpu_features()
+    if cpu is None:
+        return None
+    try:
+        version = subprocess.run([compiler, "--version"], capture_output=True, text=True, timeout=30,
+                                 check=False).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    parts = [source if source is not None else kernel_source(), *_FLAGS, shutil.which(compiler) or compiler,
+             version, cpu]
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()
+
+
+def _ours(path: Path, *, folder: bool) -> bool:
+    """``path`` is a real folder/file (no symlink) owned by this user that nobody else may write to."""
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return False
+    kind = stat.S_ISDIR(st.st_mode) if folder else stat.S_ISREG(st.st_mode)
+    owner = not hasattr(os, "getuid") or st.st_uid == os.getuid()
+    return kind and owner and not st.st_mode & 0o022
+
+
+def private_cache_dir() -> Path | None:
+    """The cache folder, created 0700; None when it cannot be made, or it (or the folder holding it) is not ours
+    alone: another user who can write there could plant a library, or swap the folder for theirs."""
+    folder = cache_dir()
+    try:
+        folder.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        folder.mkdir(mode=0o700, exist_ok=True)
+        if not (_ours(folder.parent, folder=True) and _ours(folder, folder=True)):
+            return None
+        if os.lstat(folder).st_mode & 0o077:  # ours and nobody else's to write: others need not read it either
+            folder.chmod(0o700)
+    except OSError:
+        return None
+    return folder
+
+
+def _compile(compiler: str, folder: Path, name: str, source: str) -> Path:
+    """Build into a fresh private folder inside ``folder``, then move the result to ``folder/name`` atomically (a
+    process starting beside us sees the whole file or none)."""
     target = folder / name
-    with tempfile.TemporaryDirectory(dir=folder) as tmp:
-        source = Path(tmp) / "adain_snake.c"
-        source.write_text(_C_SOURCE)
+    with tempfile.TemporaryDirectory(dir=folder) as tmp:  # mkdtemp: 0700, a new name
+        c_file = Path(tmp) / "adain_snake.c"
+        c_file.write_text(source)
         built = Path(tmp) / "adain_snake.so"
-        done = subprocess.run([compiler, *_FLAGS, str(source), "-o", str(built), "-lm"],
+        done = subprocess.run([compiler, *_FLAGS, str(c_file), "-o", str(built), "-lm"],
                               capture_output=True, text=True, timeout=120, check=False)
         if done.returncode != 0:
             raise RuntimeError(f"{compiler} failed: {done.stderr.strip()[-400:]}")
-        os.replace(built, target)  # atomic: a process starting beside us sees the whole file or none
+        built.chmod(0o600)
+        digest = Path(tmp) / "adain_snake.sha256"
+        digest.write_text(_sha256(built))
+        os.replace(built, target)
+        os.replace(digest, _digest_path(target))  # last: a build cut short is never trusted
     return target
 
 
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _digest_path(library_path: Path) -> Path:
+    return library_path.with_suffix(".sha256")
+
+
+def _intact(path: Path) -> bool:
+    """The cached file is ours alone and byte for byte what we built: loading a truncated library can kill the
+    process (SIGBUS) before any error could be caught, so it is checked against the digest written beside it."""
+    digest = _digest_path(path)
+    try:
+        return _ours(path, folder=False) and _ours(digest, folder=False) and \
+            digest.read_text(encoding="ascii").strip() == _sha256(path)
+    except (OSError, UnicodeDecodeError):
+        return False
+
+
+def _load(path: Path) -> Any:
+    lib = ctypes.CDLL(str(path))
+    lib.adain_snake.restype = None
+    lib.adain_snake.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int, ctypes.c_int,
+                                ctypes.c_long, ctypes.c_long, ctypes.c_long, ctypes.c_void_p,
+                                ctypes.c_void_p, ctypes.c_void_p, ctypes.c_float, ctypes.c_int]
+    return lib
+
+
+def _load_uncached(compiler: str, source: str) -> Any:
+    """Build in a fresh private temporary folder, load, and remove the folder (the loaded library stays mapped)."""
+    with tempfile.TemporaryDirectory(prefix="streamvoice-kernel-") as tmp:
+        return _load(_compile(compiler, Path(tmp), "adain_snake.so", source))
+
+
+def _load_cached(compiler: str, source: str, key: str, folder: Path) -> Any:
+    """The cached build when it is ours and loads; else (missing, not ours, corrupt) built again, once."""
+    target = folder / f"adain_snake-{key[:24]}.so"
+    if os.path.lexists(target):
+        if _intact(target):
+            try:
+                return _load(target)
+            except (OSError, AttributeError) as exc:  # the digest matched, yet the loader refuses it
+                log.warning("cached fused vocoder kernel %s does not load (%s); rebuilding it", target, exc)
+        else:
+            log.warning("cached fused vocoder kernel %s is damaged or not ours alone; rebuilding it", target)
+        target.unlink()
+    try:
+        return _load(_compile(compiler, folder, target.name, source))
+    except (OSError, AttributeError) as exc:
+        for leftover in (target, _digest_path(target)):
+            with contextlib.suppress(OSError):
+                leftover.unlink()
+        log.warning("the rebuilt fused vocoder kernel does not load either (%s)", exc)
+        raise
+
+
 def library() -> Any:
-    """The loaded kernel (ctypes), built on first use; None when it cannot be (``unavailable_reason``)."""
+    """The loaded kernel (ctypes), built on first use; None when it cannot be (``unavailable_reason``).
+
+    Only a file this process just built, or one in the private cache folder (0700, ours) that is ours and
+    nobody else's to write, is ever loaded. The cache key covers the source, flags, compiler and version, and
+    the CPU's features; where the features cannot be read, or the cache folder is not private, the kernel is
+    built in a fresh private temporary folder on each start instead (about a second)."""
     global _LIB, _LIB_ERROR
     with _LIB_LOCK:
         if _LIB is None and not _LIB_ERROR:
@@ -176,13 +211,17 @@ def library() -> Any:
                 compiler = _compiler()
                 if compiler is None:
                     raise RuntimeError("no C compiler (cc, gcc or clang) on PATH")
-                lib = ctypes.CDLL(str(_build(compiler)))
-                lib.adain_snake.restype = None
-                lib.adain_snake.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int, ctypes.c_int,
-                                            ctypes.c_long, ctypes.c_long, ctypes.c_long, ctypes.c_void_p,
-                                            ctypes.c_void_p, ctypes.c_void_p, ctypes.c_float, ctypes.c_int]
-                _LIB = lib
-            except Exception as exc:  # no compiler, a read-only home, an exotic platform...
+                source = kernel_source()
+                key = cache_key(compiler, source)
+                folder = private_cache_dir() if key is not None else None
+                if key is not None and folder is None:
+                    log.warning("kernel cache folder %s cannot be made private to this user; building the fused "
+                                "vocoder kernel uncached", cache_dir())
+                if key is None or folder is None:
+                    _LIB = _load_uncached(compiler, source)
+                else:
+                    _LIB = _load_cached(compiler, source, key, folder)
+            except Exception as exc:  # no compiler, an exotic platform, a build that does not load...
                 _LIB_ERROR = f"{type(exc).__name__}: {exc}"
         return _LIB
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import hmac
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -15,7 +14,7 @@ from core.settings import Settings
 from service.live_settings import LiveSettings
 from service.streamvoice import StreamVoice
 from tts.engine import EngineConfig, KokoroEngine
-from web import db_errors, limits, pages, routes, security, ws
+from web import auth, db_errors, limits, pages, routes, security, ws
 from web.keys import ENGINE_LOADER, SETTINGS, STREAMVOICE
 
 log = logging.getLogger(__name__)
@@ -58,14 +57,8 @@ async def errors_as_json(request: web.Request, handler: Handler) -> web.StreamRe
 @web.middleware
 async def token_auth(request: web.Request, handler: Handler) -> web.StreamResponse:
     """With ``api_token`` set, /api needs ``Authorization: Bearer <token>`` (or ``?token=`` for sockets)."""
-    token = request.app[SETTINGS].current.api_token
-    if token and request.path.startswith("/api"):
-        header = request.headers.get("Authorization", "")
-        given = header[7:] if header.startswith("Bearer ") else request.query.get("token", "")
-        # backslashreplace: a non-ASCII or undecodable header must be a 401, never a UnicodeEncodeError
-        if not hmac.compare_digest(given.encode("utf-8", "backslashreplace"),
-                                   token.encode("utf-8", "backslashreplace")):
-            return json_error(401, "missing or wrong API token")
+    if request.path.startswith("/api") and not auth.accepted(request, request.app[SETTINGS].current.api_token):
+        return json_error(401, "missing or wrong API token")
     return await handler(request)
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from web import dashboard_api
+from web import dashboard_api, limits
 
 STATIC_DIR = Path(str(resources.files("web").joinpath("static")))
 #: How our pages name themselves (WebSocket ``?client=``, HTTP ``X-StreamVoice-Client``): a dashboard or an
@@ -22,11 +22,14 @@ PAGE_CLIENTS = frozenset({"dashboard", "overlay"})
 CLIENT_HEADER = "X-StreamVoice-Client"
 _TYPES = {".html": "text/html", ".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml",
           ".png": "image/png"}
-#: Only our own files, over our own connection: no inline script, no other origin.
+#: Only our own files, over our own connection: no inline script, no other origin. Never inside a frame
+#: (``frame-ancestors 'none'``, and ``X-Frame-Options: DENY`` for browsers that predate it): another site could
+#: otherwise lay the dashboard invisibly under its own button and have the streamer click CLEAR (clickjacking).
+#: OBS opens the overlay as a top-level page, so nothing of ours needs framing.
 _CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self' blob:; "
-        "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'")
+        "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
 _HEADERS = {"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer",
-            "Content-Security-Policy": _CSP}
+            "Content-Security-Policy": _CSP, "X-Frame-Options": "DENY"}
 
 
 def _static_files() -> dict[str, Path]:
@@ -35,7 +38,8 @@ def _static_files() -> dict[str, Path]:
 
 
 def _file(path: Path) -> web.FileResponse:
-    return web.FileResponse(path, headers={**_HEADERS, "Content-Type": _TYPES[path.suffix]})
+    """The file, sent under ``limits.SEND_TIMEOUT`` like every answer (pages need no token either)."""
+    return limits.ProgressFileResponse(path, headers={**_HEADERS, "Content-Type": _TYPES[path.suffix]})
 
 
 def setup(app: web.Application) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from importlib import resources
 from typing import Any
 
@@ -9,10 +10,12 @@ from aiohttp import web
 
 from core.chat import Source, Status
 from tts.wav import streaming_header
-from web import captions, commands, dashboard_api, pages
+from web import captions, commands, dashboard_api, limits, pages
 from web.json_body import BodyError, read_json
 from web.keys import STREAMVOICE
 from web.payloads import ascii_id
+
+log = logging.getLogger(__name__)
 
 
 async def _body(request: web.Request) -> Any:
@@ -52,6 +55,8 @@ async def audio(request: web.Request) -> web.StreamResponse:
 
     A long line that plays while it still renders is sent as it grows (``service.live_audio``): a WAV header
     whose sizes say "unknown", then each sentence's samples as they are rendered, chunked, until the end.
+    Every write must make progress within ``limits.SEND_TIMEOUT`` (``/audio`` needs no token: a reader that
+    stops reading must not keep its connection). A HEAD gets the headers only.
     """
     sv = request.app[STREAMVOICE]
     message_id = ascii_id(request.match_info["id"])
@@ -62,16 +67,21 @@ async def audio(request: web.Request) -> web.StreamResponse:
         raise web.HTTPNotFound(reason="no such audio")
     headers = {"Content-Type": "audio/wav", "Cache-Control": "no-store"}
     if item.audio_path is not None:
-        return web.FileResponse(item.audio_path, headers=headers)
+        return limits.ProgressFileResponse(item.audio_path, headers=headers)
     stream = sv.live_audio.get(message_id)
     if stream is None or not stream.has_audio:
         raise web.HTTPNotFound(reason="no such audio")
     response = web.StreamResponse(headers={**headers, "X-Streaming": "1"})
     await response.prepare(request)
-    await response.write(streaming_header())
-    async for block in stream.read():
-        await response.write(block)
-    await response.write_eof()
+    if request.method == "HEAD":
+        return response
+    try:
+        await limits.send_within(request, response.write(streaming_header()))
+        async for block in stream.read():
+            await limits.send_within(request, response.write(block))
+        await limits.send_within(request, response.write_eof())
+    except ConnectionError as exc:  # an overlay reload, a scene switch, a reader dropped for stalling: normal
+        log.debug("audio %d: the reader went away mid-stream (%s)", message_id, exc)
     return response
 
 

@@ -10,10 +10,11 @@ from typing import Any
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from core.chat import Source
-from web import commands, pages
+from core.settings import Settings
+from web import auth, commands, pages
 from web.db_errors import database_error_reply
 from web.json_body import BodyError, parse_json
-from web.keys import STREAMVOICE
+from web.keys import SETTINGS, STREAMVOICE
 
 log = logging.getLogger(__name__)
 
@@ -39,19 +40,35 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/api/ws", websocket)
     app.on_shutdown.append(_close_all)
 
+    async def token_changed(old: Settings, new: Settings) -> None:
+        if old.api_token != new.api_token:
+            await _close_unauthorised(app, new.api_token)
+
+    app[SETTINGS].subscribe(token_changed)
+
+
+async def _close(socket: web.WebSocketResponse, request: web.Request, code: int, message: bytes) -> None:
+    transport = request.transport
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(socket.close(code=code, message=message), CLOSE_TIMEOUT)
+    # A client that stopped reading leaves our bytes (the close frame among them) unsent: a graceful close
+    # would wait for them for ever, so drop the connection.
+    if transport is not None and (not transport.is_closing() or transport.get_write_buffer_size() > 0):
+        transport.abort()
+
 
 async def _close_all(app: web.Application) -> None:
-    async def going_away(socket: web.WebSocketResponse, request: web.Request) -> None:
-        transport = request.transport
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(socket.close(code=WSCloseCode.GOING_AWAY, message=b"server stopping"),
-                                   CLOSE_TIMEOUT)
-        # A client that stopped reading leaves our bytes (the close frame among them) unsent: a graceful close
-        # would wait for them for ever, so drop the connection.
-        if transport is not None and (not transport.is_closing() or transport.get_write_buffer_size() > 0):
-            transport.abort()
+    await asyncio.gather(*(_close(s, r, WSCloseCode.GOING_AWAY, b"server stopping")
+                           for s, r in list(app[OPEN_SOCKETS].items())))
 
-    await asyncio.gather(*(going_away(s, r) for s, r in list(app[OPEN_SOCKETS].items())))
+
+async def _close_unauthorised(app: web.Application, token: str) -> None:
+    """A live ``api_token`` change: every socket that did not connect with the new token is closed with
+    ``auth.TOKEN_CHANGED`` (it reconnects with the new one, or stays out)."""
+    stale = [(s, r) for s, r in list(app[OPEN_SOCKETS].items()) if not auth.accepted(r, token)]
+    if stale:
+        log.info("api_token changed: closing %d WebSocket(s) opened with the old one", len(stale))
+    await asyncio.gather(*(_close(s, r, auth.TOKEN_CHANGED, b"api_token changed") for s, r in stale))
 
 
 async def websocket(request: web.Request) -> web.WebSocketResponse:
@@ -73,6 +90,9 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
         await _send(socket, request, await sv.snapshot())
         async for frame in socket:
             if frame.type is WSMsgType.TEXT:
+                if not auth.accepted(request, request.app[SETTINGS].current.api_token):
+                    await _close(socket, request, auth.TOKEN_CHANGED, b"api_token changed")  # not one more
+                    break
                 parsed = _decode(frame.data)
                 if isinstance(parsed, dict) and parsed.get("type") in PIPELINED:
                     await replies.put(asyncio.ensure_future(_handle(sv, parsed)))

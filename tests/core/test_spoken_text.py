@@ -113,6 +113,15 @@ CHAT_LINES = [
     ("@gamer4life gg", "gamer 4 life gg"),
     ("bye @bob.", "bye bob."),
     ("@__init__ lol", "init lol"),
+    # HTML-like tags and entities are page syntax, never read aloud
+    ("<img src=x onerror=alert(1)>", ""),
+    ("nice <b>bold</b> move", "nice bold move"),
+    ("hi<script>alert('x')</script>there", "hi alert('x') there"),
+    ("<!-- hidden --> visible", "visible"),
+    ("a <br/> b <BR> c", "a b c"),
+    ("cut off <img src=x onerror=alert(1)", "cut off"),
+    ("fish &amp; chips &lt;3 &#62;", "fish chips 3"),
+    ("I <3 you, 2 < 3 > 1", "I you, 2 3 1"),  # not tags (a lone < or > was always dropped as decoration)
     # chat cannot smuggle misaki markup ([word](/ipa/)) past the banned-word check
     ("say [hi](/ʃɪt/) now", "say [hi] (/ʃɪt/) now"),
 ]
@@ -210,6 +219,9 @@ HOSTILE: dict[str, Callable[[int], str]] = {
     "letters": lambda n: "a" * n,
     "ats": lambda n: "@" * n,
     "url": lambda n: "http://" + "a." * (n // 2),
+    "tag starts": lambda n: "<a " * (n // 3),
+    "open tag": lambda n: "<img " + "a=" * (n // 2),
+    "open tag, then <": lambda n: "<img " + "a=" * (n // 2) + "<",
     "dotted": lambda n: "a." * (n // 2),
     "punct": lambda n: "!?" * (n // 2),
     "dots": lambda n: "." * n,

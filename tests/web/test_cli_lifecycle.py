@@ -180,3 +180,28 @@ async def test_ctrl_c_during_the_model_load_stops_at_once(tiny_model_dir: Path, 
     assert process.returncode == 0
     rows = dbutil.rows("sqlite:///" + str(tmp_path / "data" / "sv.db"))
     assert [r["status"] for r in rows] == ["pending"] * 3
+
+
+async def test_a_database_reached_through_a_symlink_is_the_same_instance(tiny_model_dir: Path,
+                                                                          tmp_path: Path) -> None:
+    """A second ``streamvoice`` in another folder whose database file is a symlink to the first one's is refused
+    before it touches anything (recovery on a live database, writes beside the live server)."""
+    first_dir, second_dir = tmp_path / "first", tmp_path / "second"
+    first_dir.mkdir()
+    (second_dir / "data").mkdir(parents=True)
+    settings = sp.write_settings(first_dir, tiny_model_dir)
+    base = f"http://127.0.0.1:{_settings_port(settings)}"
+    first = sp.start(first_dir, "--settings", str(settings))
+    try:
+        await sp.wait_up(base, first)
+        (second_dir / "data" / "sv.db").symlink_to(first_dir / "data" / "sv.db")
+        other = sp.write_settings(second_dir, tiny_model_dir)  # its own audio folder and port
+        second = sp.start(second_dir, "--settings", str(other), log_name="second.log")
+        try:
+            line = _one_line_failure(second, second_dir, "second.log")
+        finally:
+            sp.stop(second)
+        assert f"pid {first.pid}" in line and str(first_dir / "data") in line, line
+        assert first.poll() is None
+    finally:
+        sp.stop(first)

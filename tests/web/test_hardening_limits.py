@@ -15,6 +15,7 @@ import aiohttp
 import pytest
 
 from tests import dbutil
+from tests.conftest import wait_for
 from tests.web.production_server import production_server
 from web import limits
 
@@ -119,3 +120,25 @@ async def test_connections_beyond_the_cap_get_503_and_the_server_recovers(engine
             writer.close()
         await asyncio.sleep(0.3)
         assert await _health(served.url) == 200
+
+
+async def test_readers_that_stop_reading_pages_or_the_api_document_are_dropped(
+        engine_loader: Any, make_settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Not only /audio: every answer that needs no token (a page, a script, openapi.yaml) is sent under the same
+    progress deadline, so pipelined requests that are never read cannot hold the connection cap."""
+    from tests.web.test_hardening_audio import _connections, _gets_in_within, _stalled_reader
+
+    monkeypatch.setattr(limits, "SEND_TIMEOUT", 1.0)
+    cap = 6
+    async with production_server(make_settings(), engine_loader, max_connections=cap) as served:
+        await wait_for(lambda: _connections(served) == 0)
+        paths = ["/openapi.yaml", "/static/dashboard.js", "/", "/openapi.yaml", "/static/dashboard.css", "/overlay"]
+        stalled = [await _stalled_reader(served.port, f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode()
+                                         * 2000) for path in paths]
+        try:
+            await wait_for(lambda: _connections(served) == cap)
+            assert await _health(served.url) == 503
+            await _gets_in_within(served.url, 10)
+        finally:
+            for _, writer in stalled:
+                writer.transport.abort()

@@ -112,3 +112,33 @@ def test_cli_warns_before_serving_on_every_interface(tmp_path: Any, tiny_model_d
     assert any("every network interface" in w for w in warned)
     assert any("api_token is empty" in w for w in warned)
     assert served == [("", 18999)]
+
+
+async def test_a_percent_encoded_token_parameter_is_redacted_too(engine_loader: Any, make_settings: Any,
+                                                                 caplog: pytest.LogCaptureFixture) -> None:
+    """``?%74oken=`` is ``?token=`` to the server (it authenticates), so the access log must hide it alike."""
+    from tests.web import rawhttp
+    from tests.web.production_server import production_server
+
+    caplog.set_level(logging.INFO, logger="aiohttp.access")
+    async with production_server(make_settings(api_token=SECRET), engine_loader) as served:
+        for name in ("%74oken", "%74%6F%6b%65%6E", "tok%65n"):
+            answer = await rawhttp.request(served.port, "GET", f"/api/queue?{name}={SECRET}")
+            assert answer.status == 200, name  # the name as the server decodes it: the token, accepted
+        assert (await rawhttp.request(served.port, "GET", "/api/queue?%74oken=wrong-guess")).status == 401
+
+        def access_lines() -> list[str]:
+            return [r.getMessage() for r in caplog.records if r.name == "aiohttp.access"]
+
+        await wait_for(lambda: len(access_lines()) >= 4, timeout=5)
+    access = access_lines()
+    assert not [line for line in access if SECRET in line or "wrong-guess" in line], access
+    assert sum("=[redacted]" in line for line in access) == 4, access
+
+
+def test_redaction_decodes_parameter_names_but_leaves_other_parameters() -> None:
+    from core.log_hygiene import redact
+
+    assert redact("GET /api/queue?%74oken=abc&limit=5") == "GET /api/queue?%74oken=[redacted]&limit=5"
+    assert redact("/cb?c%6Fde=xyz&state=s") == "/cb?c%6Fde=[redacted]&state=[redacted]"
+    assert redact("?tokens=1&mytoken=2&token=3") == "?tokens=1&mytoken=2&token=[redacted]"

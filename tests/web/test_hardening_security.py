@@ -144,7 +144,8 @@ def test_allowed_origins_and_hosts_settings_are_validated() -> None:
     assert settings.allowed_origins == ("https://app.example.com",)
     assert settings.allowed_hosts == ("pc.lan", "*")
     for raw in ({"allowed_origins": ["app.example.com"]}, {"allowed_origins": ["https://a.example/path"]},
-                {"allowed_hosts": ["http://pc.lan"]}, {"allowed_hosts": ["pc.lan:8765"]}):
+                {"allowed_hosts": ["http://pc.lan"]}, {"allowed_hosts": ["pc.lan:8765"]},
+                {"allowed_origins": ["null"]}, {"allowed_origins": "https://app.example.com, NULL"}):
         with pytest.raises(SettingsError) as refused:
             build_settings(raw)
         assert refused.value.key in raw
@@ -166,3 +167,31 @@ def test_host_rules_for_each_kind_of_bind() -> None:
     assert host_allowed("pc.lan", "pc.lan", ())
     assert host_allowed("anything.example", "127.0.0.1", ("*",))
     assert not host_allowed("10.0.0.8", "192.168.1.5", ())
+
+
+async def test_our_pages_refuse_to_be_framed(engine_loader: Any, make_settings: Any) -> None:
+    """Clickjacking: the dashboard and the overlay, as ``streamvoice`` serves them, forbid every frame."""
+    from tests.web.production_server import production_server
+
+    async with production_server(make_settings(), engine_loader) as served:
+        for path in ("/", "/overlay"):
+            answer = await rawhttp.request(served.port, "GET", path)
+            assert answer.status == 200, path
+            assert "frame-ancestors 'none'" in answer.headers["content-security-policy"], path
+            assert answer.headers["x-frame-options"] == "DENY", path
+
+
+async def test_streamvoice_refuses_the_null_origin_at_start(tiny_model_dir: Any, tmp_path: Any) -> None:
+    """``allowed_origins: ["null"]`` would open the API to every sandboxed iframe on any site: the command stops
+    with one line naming the key instead of serving."""
+    from tests.web import server_process as sp
+
+    settings = sp.write_settings(tmp_path, tiny_model_dir, allowed_origins=["null"])
+    process = sp.start(tmp_path, "--settings", str(settings))
+    try:
+        assert process.wait(60) != 0
+    finally:
+        sp.stop(process)
+    output = (tmp_path / "server.log").read_text(encoding="utf-8")
+    assert "allowed_origins" in output and "sandboxed iframe" in output, output
+    assert "Traceback" not in output, output
