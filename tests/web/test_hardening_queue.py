@@ -168,10 +168,10 @@ def slow_start(client: Any, seconds: float) -> None:
     store = app_of(client)[SV].db.store
     real = store.transition
 
-    def transition(message_id: int, from_statuses: Any, to: Any) -> bool:
+    def transition(message_id: int, from_statuses: Any, to: Any, reason: str | None = None) -> bool:
         if to.value == "playing":
             time.sleep(seconds)
-        return real(message_id, from_statuses, to)
+        return real(message_id, from_statuses, to, reason)
 
     store.transition = transition  # type: ignore[method-assign]
 
