@@ -15,7 +15,7 @@ from core.settings import Settings
 from service.live_settings import LiveSettings
 from service.streamvoice import StreamVoice
 from tts.engine import EngineConfig, KokoroEngine
-from web import db_errors, limits, pages, routes, security, ws
+from web import db_errors, limits, openai_speech, pages, routes, security, ws
 from web.keys import ENGINE_LOADER, SETTINGS, STREAMVOICE
 
 log = logging.getLogger(__name__)
@@ -57,9 +57,9 @@ async def errors_as_json(request: web.Request, handler: Handler) -> web.StreamRe
 
 @web.middleware
 async def token_auth(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """With ``api_token`` set, /api needs ``Authorization: Bearer <token>`` (or ``?token=`` for sockets)."""
+    """With ``api_token`` set, /api and /v1 need ``Authorization: Bearer <token>`` (or ``?token=`` for sockets)."""
     token = request.app[SETTINGS].current.api_token
-    if token and request.path.startswith("/api"):
+    if token and request.path.startswith(security.API_PREFIXES):
         header = request.headers.get("Authorization", "")
         given = header[7:] if header.startswith("Bearer ") else request.query.get("token", "")
         # backslashreplace: a non-ASCII or undecodable header must be a 401, never a UnicodeEncodeError
@@ -94,10 +94,10 @@ def create_app(settings: Settings | LiveSettings, settings_path: Path | None = N
     """Build the application. ``extra_contexts`` run after the core service is up (e.g. the Twitch bot)."""
     live = settings if isinstance(settings, LiveSettings) else LiveSettings(settings, settings_path)
     log_hygiene.install_redaction()  # ?token= never reaches the access log, with or without the Twitch bot
-    # outermost first: JSON errors, database faults, foreign browsers (Host/Origin), token, JSON-only bodies,
-    # the body read under a deadline (web/security.py, web/limits.py)
-    middlewares = [errors_as_json, db_errors.database_errors, security.browser_guard, token_auth,
-                   security.json_bodies_only, limits.body_in_time]
+    # outermost first: OpenAI's error shape under /v1, JSON errors, database faults, foreign browsers
+    # (Host/Origin), token, JSON-only bodies, the body read under a deadline (web/security.py, web/limits.py)
+    middlewares = [openai_speech.openai_errors, errors_as_json, db_errors.database_errors, security.browser_guard,
+                   token_auth, security.json_bodies_only, limits.body_in_time]
     app = web.Application(middlewares=middlewares, client_max_size=MAX_BODY_BYTES)
     app[SETTINGS] = live
     app[ENGINE_LOADER] = engine_loader
@@ -108,4 +108,5 @@ def create_app(settings: Settings | LiveSettings, settings_path: Path | None = N
     routes.setup(app)
     pages.setup(app)  # the dashboard and the OBS overlay (web/static/) and their /api routes
     ws.setup(app)  # GET /api/ws
+    openai_speech.setup(app)  # /v1: the OpenAI-compatible speech API (docs/integrations.md)
     return app
