@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from core.chat import IncomingChat, QueueName, Source, Status
+from core.chat import IncomingChat, Origin, QueueName, Source, Status
 from core.mentions import mentions_streamer
 from core.settings import Settings
 from core.spoken_names import SpeakerMemory, spoken_sender
@@ -99,8 +99,8 @@ def decide(chat: IncomingChat, settings: Settings, memory: ChatMemory, now: floa
         return Decision(None, reason="chat command")
     if chat.is_cheer:
         queue = QueueName.BITS
-    elif mentions_streamer(chat.text, settings.username):
-        queue = QueueName.MENTIONS
+    elif chat.origin is Origin.API or mentions_streamer(chat.text, settings.username):
+        queue = QueueName.MENTIONS  # a line sent through GET /api/speak needs no @mention
     else:
         return Decision(None, reason="not a mention")
     if memory.is_duplicate(chat, now):

@@ -15,7 +15,7 @@ from core.settings import Settings
 from service.live_settings import LiveSettings
 from service.streamvoice import StreamVoice
 from tts.engine import EngineConfig, KokoroEngine
-from web import db_errors, limits, openai_speech, pages, routes, security, ws
+from web import controls, db_errors, limits, openai_speech, pages, routes, security, sse, ws
 from web.keys import ENGINE_LOADER, SETTINGS, STREAMVOICE
 
 log = logging.getLogger(__name__)
@@ -105,8 +105,10 @@ def create_app(settings: Settings | LiveSettings, settings_path: Path | None = N
     app.on_shutdown.append(end_event_streams)
     for context in extra_contexts or []:
         app.cleanup_ctx.append(context)
+    controls.setup(app)  # GET /api/speak, /api/control/{name}, /audio/latest.wav (before /audio/{id}.wav)
     routes.setup(app)
     pages.setup(app)  # the dashboard and the OBS overlay (web/static/) and their /api routes
     ws.setup(app)  # GET /api/ws
     openai_speech.setup(app)  # /v1: the OpenAI-compatible speech API (docs/integrations.md)
+    sse.setup(app)  # GET /api/events
     return app
