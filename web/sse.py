@@ -32,9 +32,10 @@ def encode_event(event: dict[str, object]) -> bytes:
     return f"event: {event['type']}\ndata: {data}\n\n".encode()
 
 
-async def _send(request: web.Request, response: web.StreamResponse, data: bytes) -> None:
+async def _send(request: web.Request, response: web.StreamResponse, data: bytes | None) -> None:
+    """``data`` out (``None``: the end of the stream) within ``SEND_TIMEOUT``, else the connection is dropped."""
     try:
-        await asyncio.wait_for(response.write(data), SEND_TIMEOUT)
+        await asyncio.wait_for(response.write(data) if data is not None else response.write_eof(), SEND_TIMEOUT)
     except TimeoutError:
         log.warning("dropping an event-stream client that stopped reading (nothing taken for %g s)", SEND_TIMEOUT)
         if request.transport is not None:
@@ -47,6 +48,7 @@ async def events(request: web.Request) -> web.StreamResponse:
     queue = sv.events.subscribe()
     response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-store",
                                            "X-Accel-Buffering": "no"})
+    response.force_close()  # the connection ends with the stream (a dropped reader sees the end)
     try:
         await response.prepare(request)
         await _send(request, response, b"retry: 2000\n: streamvoice events\n\n")
@@ -60,7 +62,7 @@ async def events(request: web.Request) -> web.StreamResponse:
                 break
             if event.get("type") in EVENT_TYPES:
                 await _send(request, response, encode_event(event))
-        await response.write_eof()
+        await _send(request, response, None)
     except (ConnectionError, RuntimeError) as exc:  # the client went away
         log.debug("event stream closed: %s", exc)
     finally:
