@@ -211,6 +211,11 @@ async def models(request: web.Request) -> web.Response:
     return web.json_response({"object": "list", "data": data})
 
 
+async def audio_models(request: web.Request) -> web.Response:
+    """``GET /v1/audio/models``: ``{"models": [{"id"}]}``, where Open WebUI looks for a custom server's models."""
+    return web.json_response({"models": [{"id": name} for name in MODELS]})
+
+
 def _kokoro_ids(model_dir: str) -> list[str]:
     if model_dir:
         folder = Path(model_dir) / "voices"
@@ -238,4 +243,5 @@ def setup(app: web.Application) -> None:
     app.router.add_post("/v1/audio/speech", speech)
     app.router.add_get("/v1/models", models)
     app.router.add_get("/v1/audio/voices", voices)
+    app.router.add_get("/v1/audio/models", audio_models)
 
