@@ -44,13 +44,17 @@ class LatestAudio:
                     await task
 
     async def _follow(self) -> None:
-        queue = self._events.subscribe()
-        try:
-            while (event := await queue.get()) is not None:
-                if event.get("type") == "play" and isinstance(event.get("id"), int):
-                    self._remember(event)
-        finally:
-            self._events.unsubscribe(queue)
+        """Every ``play``, for good: should the hub ever drop this subscriber (a backlog it thinks too long), it
+        subscribes again; the task ends only when ``stop`` cancels it."""
+        while True:
+            queue = self._events.subscribe()
+            try:
+                while (event := await queue.get()) is not None:
+                    if event.get("type") == "play" and isinstance(event.get("id"), int):
+                        self._remember(event)
+            finally:
+                self._events.unsubscribe(queue)
+            await asyncio.sleep(0.1)
 
     def _remember(self, event: dict[str, Any]) -> None:
         message_id: int = event["id"]

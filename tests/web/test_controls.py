@@ -96,3 +96,27 @@ async def test_get_controls_drive_playback_and_latest_wav_keeps_the_last_one(
     unknown = await client.get("/api/control/dance", params=auth)
     assert unknown.status == 404 and "replay_last" in (await unknown.json())["error"]
     await player.close()
+
+
+async def test_latest_wav_of_a_long_line_that_plays_while_it_renders(
+        start_server: Any, make_settings: Any, engine_loader: Any) -> None:
+    from tests.web.test_long_lines import parse_stream, play_long_line, start_gated
+
+    client, settings, engine = await start_gated(start_server, make_settings, engine_loader)
+    player, message_id, play = await play_long_line(client)
+    assert play["streaming"] is True
+    live = await client.get("/audio/latest.wav")
+    assert live.status == 200 and live.headers["X-Streaming"] == "1"
+    head = await live.content.readexactly(44)
+    assert parse_stream(head)[0][0] == 0xFFFFFFFF  # a growing WAV, as /audio/{id}.wav sends it
+    engine.gate.set()
+    streamed = head + await live.read()
+    row = await wait_for(lambda: (r := dbutil.row(settings.database_url, message_id))["audio_path"] and r)
+    stored = Path(row["audio_path"]).read_bytes()
+    assert streamed[44:] == stored[44:]
+    assert (await player.command("ended", id=message_id))["type"] == "ack"
+    await wait_for(lambda: dbutil.row(settings.database_url, message_id)["status"] == "played")
+    kept = await client.get("/audio/latest.wav")  # gathered from the stream, written with exact sizes
+    assert kept.status == 200 and kept.headers["X-Item-Id"] == str(message_id)
+    assert await kept.read() == stored
+    await player.close()
