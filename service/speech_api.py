@@ -29,7 +29,7 @@ import numpy as np
 from core.spoken_text import pronounce
 from service.live_settings import LiveSettings
 from service.synthesis import SynthesisWorker
-from tts.engine import SAMPLE_RATE, Chunk, KokoroEngine
+from tts.engine import Chunk, KokoroEngine
 
 log = logging.getLogger(__name__)
 
@@ -153,11 +153,3 @@ class SpeechApi:
             if audio.size:
                 yield audio
         self.slots.took(time.monotonic() - started)
-
-    async def render_all(self, text: str, voice: str, speed: float, cancel: threading.Event) -> np.ndarray:
-        pieces = [audio async for audio in self.render(text, voice, speed, cancel)]
-        return np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)
-
-
-def seconds(audio: np.ndarray) -> float:
-    return audio.size / SAMPLE_RATE
