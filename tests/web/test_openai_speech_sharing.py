@@ -100,7 +100,9 @@ async def test_stream_sends_the_first_sentence_before_the_rest_renders(
         assert response.headers["content-type"] == "audio/wav" and "content-length" not in response.headers
         chunks = response.iter_bytes()
         first = await anext(chunks)
-        assert engine.held.is_set() and not engine.gate.is_set()  # the rest is not rendered yet
+        # only the first sentence is rendered: the second one waits at the gate, which only the test opens
+        assert engine.events.count(("api", "end")) == 1 and not engine.gate.is_set()
+        await wait_for(engine.held.is_set)
         assert first[:4] == b"RIFF" and len(first) > 44
         engine.gate.set()
         body = first + b"".join([chunk async for chunk in chunks])
