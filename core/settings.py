@@ -234,6 +234,11 @@ class Settings:
     triggers: TriggerSettings = field(default_factory=TriggerSettings)
     notifications: NotificationSettings = field(default_factory=NotificationSettings)
     channel_points: ChannelPointsSettings = field(default_factory=ChannelPointsSettings)
+    # the OpenAI-compatible speech API (POST /v1/audio/speech; chat always comes first)
+    #: Requests rendered at the same time (1-8).
+    api_speech_concurrency: int = 1
+    #: Requests waiting for their turn beyond those; more are answered 429 with Retry-After (0-1000).
+    api_speech_queue: int = 8
 
     @property
     def mentions_max_audio_bytes(self) -> int:
@@ -241,6 +246,8 @@ class Settings:
 
 
 _LANG_CODES = frozenset("abefhipjz")
+#: The OpenAI-compatible speech API's limits: key -> (lowest, highest).
+_API_SPEECH_LIMITS = {"api_speech_concurrency": (1, 8), "api_speech_queue": (0, 1000)}
 _DEVICES = frozenset({"auto", "cpu", "cuda", "mps"})
 _PRECISIONS = frozenset({"auto", "fp32", "bf16"})
 _FUSED_VOCODER = frozenset({"auto", "on", "off"})
@@ -377,6 +384,9 @@ def build_settings(raw: Mapping[str, Any], base: Settings | None = None) -> Sett
             values[key] = _notifications(value, settings.notifications)
         elif key == "channel_points":
             values[key] = _channel_points(value, settings.channel_points)
+        elif key in _API_SPEECH_LIMITS:
+            low, high = _API_SPEECH_LIMITS[key]
+            values[key] = _number(key, value, kind=int, low=low, high=high)
         elif key == "fused_vocoder" and isinstance(value, bool):  # YAML reads a bare on/off as a boolean
             values[key] = "on" if value else "off"
         else:

@@ -86,6 +86,8 @@ def trigger(chat: IncomingChat, settings: Settings) -> Trigger:
     elif any(chat.text.lstrip().startswith(p) for p in settings.ignored_prefixes):
         return Trigger(None, reason="chat command")
 
+    if chat.origin is Origin.API:  # GET /api/speak: a tool asked for it, no @mention or command needed
+        return Trigger(Origin.API, chat.text, strip_streamer=strip)
     first_time = rules.first_time_chatters and chat.first_message
     if command_text is not None:
         matched: Trigger = Trigger(Origin.COMMAND, command_text, strip_streamer=strip)

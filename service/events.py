@@ -8,11 +8,21 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from core.chat import Origin
 from service.resilience import Backoff, LoopHealth
+from storage.messages import NewMessage
 
 log = logging.getLogger(__name__)
 
 Event = dict[str, Any]
+
+
+def queued_event(message_id: int, message: NewMessage) -> Event:
+    """``queued``: a line was accepted and will be spoken (docs/websocket.md)."""
+    origin = message.origin or Origin.default_for(message.bits_amount)
+    return {"type": "queued", "id": message_id, "queue": message.queue.value, "sent_by": message.sent_by,
+            "text": message.text, "spoken_text": message.spoken_text, "bits_amount": message.bits_amount,
+            "voice": message.voice, "source": origin.value}
 
 _BACKOFF = Backoff(initial=0.1, cap=5.0)
 

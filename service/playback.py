@@ -204,6 +204,7 @@ class PlaybackController:
             if current is None or current.item.id != message_id or current.waiting_for_audio:
                 return False
             await self._finish_locked(current, Status.PLAYED)
+            self._publish({"type": "ended", "id": message_id})
         self._continue_autoplay()
         return True
 

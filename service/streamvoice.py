@@ -24,7 +24,7 @@ from core.settings import Settings
 from core.viewer_voice import changed_voice_specs, resolve_voice
 from core.voice_command import VoiceAction, VoiceCommand, VoiceCommandMemory, voice_command
 from service.database import AsyncStore
-from service.events import Event, EventHub
+from service.events import Event, EventHub, queued_event
 from service.live_audio import LiveAudio
 from service.live_settings import LiveSettings
 from service.moderation import Moderator
@@ -160,18 +160,20 @@ class StreamVoice:
             return AcceptResult(queued=False, reason=decision.reason)
         assert decision.queue is not None
         origin = chat.origin or decision.origin or Origin.default_for(chat.bits_amount)
-        row_id = await self.writer.submit(NewMessage(
+        message = NewMessage(
             queue=decision.queue, source=chat.source, sent_by=chat.sent_by, text=chat.text,
             spoken_text=decision.spoken_text, bits_amount=chat.bits_amount, external_id=chat.external_id,
             status=decision.status, reason=decision.reason,
             origin=origin,
             voice=resolve_voice(chat.sent_by, self.settings.current, self.voice_choices.get(login_key(chat.sent_by))),
             awaiting_approval=(decision.will_speak and decision.queue is QueueName.BITS
-                               and self.settings.current.bits_need_approval)))
+                               and self.settings.current.bits_need_approval))
+        row_id = await self.writer.submit(message)
         if decision.will_speak:
             self.worker.wake(decision.queue)
             self.playback.items_changed()
             self.events.state_changed()
+            self.events.publish(queued_event(row_id, message))
         return AcceptResult(queued=decision.will_speak, id=row_id, queue=decision.queue,
                             status=decision.status, reason=decision.reason, origin=origin)
 

@@ -121,6 +121,8 @@ class SynthesisWorker:
         self.state = "loading"
         #: A row a player is waiting for jumps the queue.
         self.prefer: int | None = None
+        #: Lanes looking for their next rows right now (``busy``).
+        self._claiming = 0
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="synthesis-worker")
@@ -143,6 +145,12 @@ class SynthesisWorker:
         else:
             if released:
                 log.info("stop: %d claimed message(s) back to pending", released)
+
+    @property
+    def busy(self) -> bool:
+        """Chat work is rendering, or may be waiting (a wake-up not yet taken, a lane claiming rows): renders for
+        the OpenAI-compatible API wait for this to clear before each sentence (chat comes first)."""
+        return bool(self._renders) or self._claiming > 0 or self._wakeup.is_set()
 
     def wake(self, queue: QueueName | None = None) -> None:
         """New work. ``queue``: a line was just stored there; if it is the active queue (or a player is
@@ -253,8 +261,13 @@ class SynthesisWorker:
         assert engine is not None
         batch = max(1, int(getattr(engine, "max_batch", 1)))
         while True:
-            self._wakeup.clear()
-            items = await self._retry(self._db.store.claim_for_synthesis, self._active_queue(), batch, self.prefer)
+            self._claiming += 1
+            try:
+                self._wakeup.clear()
+                items = await self._retry(self._db.store.claim_for_synthesis, self._active_queue(), batch,
+                                          self.prefer)
+            finally:
+                self._claiming -= 1
             if not items:
                 await self._wakeup.wait()
                 continue

@@ -316,13 +316,13 @@ class KokoroEngine:
         return pack, speed
 
     def render(self, chunks: Sequence[str], cancel: threading.Event | None = None, urgent: bool = False,
-               *, voice: str | None = None) -> np.ndarray:
+               *, voice: str | None = None, speed: float | None = None) -> np.ndarray:
         """Phoneme chunks -> mono float32 audio at 24 kHz (empty array when nothing is voiced).
 
         Several threads may render at once (see ``lanes``). An ``urgent`` render makes the others wait between
         model blocks until it is done. Raises ``RenderCancelled`` when ``cancel`` is set.
         """
-        pieces = self._render_chunks(chunks, cancel, urgent, voice=voice)
+        pieces = self._render_chunks(chunks, cancel, urgent, voice=voice, speed=speed)
         if not pieces:
             return np.zeros(0, dtype=np.float32)
         return np.concatenate([audio for audio, _ in pieces])
@@ -337,10 +337,12 @@ class KokoroEngine:
         return _speech(plan, pieces, text)
 
     def _render_chunks(self, chunks: Sequence[str], cancel: threading.Event | None, urgent: bool,
-                       on_chunk: ChunkSink | None = None, *, voice: str | None = None
-                       ) -> list[tuple[np.ndarray, list[int]]]:
-        """Each chunk's audio and predicted durations (frames per input symbol, pads included)."""
-        pack, speed = self._voice(voice)
+                       on_chunk: ChunkSink | None = None, *, voice: str | None = None,
+                       speed: float | None = None) -> list[tuple[np.ndarray, list[int]]]:
+        """Each chunk's audio and predicted durations (frames per input symbol, pads included). ``speed``: this
+        render's own speed instead of the engine's (the OpenAI-compatible API's ``speed``)."""
+        pack, engine_speed = self._voice(voice)
+        speed = engine_speed if speed is None else speed
         with self._renders:
             self._running += 1
             self._urgent += urgent

@@ -14,7 +14,7 @@ from core.settings import Settings
 from service.live_settings import LiveSettings
 from service.streamvoice import StreamVoice
 from tts.engine import EngineConfig, KokoroEngine
-from web import auth, db_errors, limits, pages, routes, security, ws
+from web import auth, controls, db_errors, limits, openai_speech, pages, routes, security, sse, ws
 from web.keys import ENGINE_LOADER, SETTINGS, STREAMVOICE
 
 log = logging.getLogger(__name__)
@@ -56,8 +56,9 @@ async def errors_as_json(request: web.Request, handler: Handler) -> web.StreamRe
 
 @web.middleware
 async def token_auth(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """With ``api_token`` set, /api needs ``Authorization: Bearer <token>`` (or ``?token=`` for sockets)."""
-    if request.path.startswith("/api") and not auth.accepted(request, request.app[SETTINGS].current.api_token):
+    """With ``api_token`` set, /api and /v1 need ``Authorization: Bearer <token>`` (or ``?token=`` for sockets)."""
+    if request.path.startswith(security.API_PREFIXES) and not auth.accepted(
+            request, request.app[SETTINGS].current.api_token):
         return json_error(401, "missing or wrong API token")
     return await handler(request)
 
@@ -87,10 +88,10 @@ def create_app(settings: Settings | LiveSettings, settings_path: Path | None = N
     """Build the application. ``extra_contexts`` run after the core service is up (e.g. the Twitch bot)."""
     live = settings if isinstance(settings, LiveSettings) else LiveSettings(settings, settings_path)
     log_hygiene.install_redaction()  # ?token= never reaches the access log, with or without the Twitch bot
-    # outermost first: JSON errors, database faults, foreign browsers (Host/Origin), token, JSON-only bodies,
-    # the body read under a deadline (web/security.py, web/limits.py)
-    middlewares = [errors_as_json, db_errors.database_errors, security.browser_guard, token_auth,
-                   security.json_bodies_only, limits.body_in_time]
+    # outermost first: OpenAI's error shape under /v1, JSON errors, database faults, foreign browsers
+    # (Host/Origin), token, JSON-only bodies, the body read under a deadline (web/security.py, web/limits.py)
+    middlewares = [openai_speech.openai_errors, errors_as_json, db_errors.database_errors, security.browser_guard,
+                   token_auth, security.json_bodies_only, limits.body_in_time]
     app = web.Application(middlewares=middlewares, client_max_size=MAX_BODY_BYTES)
     app[SETTINGS] = live
     app[ENGINE_LOADER] = engine_loader
@@ -98,7 +99,10 @@ def create_app(settings: Settings | LiveSettings, settings_path: Path | None = N
     app.on_shutdown.append(end_event_streams)
     for context in extra_contexts or []:
         app.cleanup_ctx.append(context)
+    controls.setup(app)  # GET /api/speak, /api/control/{name}, /audio/latest.wav (before /audio/{id}.wav)
     routes.setup(app)
     pages.setup(app)  # the dashboard and the OBS overlay (web/static/) and their /api routes
     ws.setup(app)  # GET /api/ws
+    openai_speech.setup(app)  # /v1: the OpenAI-compatible speech API (docs/integrations.md)
+    sse.setup(app)  # GET /api/events
     return app

@@ -34,6 +34,8 @@ from web.keys import SETTINGS
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+#: The API (token, JSON bodies, no cross-site requests): StreamVoice's own and the OpenAI-compatible one.
+API_PREFIXES = ("/api", "/v1")
 _CORS_METHODS = "GET, HEAD, POST, PUT, DELETE, OPTIONS"
 _CORS_HEADERS = "Authorization, Content-Type"
 
@@ -108,7 +110,7 @@ async def browser_guard(request: web.Request, handler: Handler) -> web.StreamRes
             return _error(403, f"cross-origin request refused: origin {origin!r} is not this server's own "
                                "(add it to allowed_origins)")
     elif request.headers.get("Sec-Fetch-Site") == "cross-site" and (
-            request.method not in _SAFE_METHODS or request.path.startswith("/api")):
+            request.method not in _SAFE_METHODS or request.path.startswith(API_PREFIXES)):
         return _error(403, "cross-site request refused (Sec-Fetch-Site: cross-site without an allowed origin)")
     if cors_origin is None:
         return await handler(request)
@@ -130,7 +132,7 @@ async def browser_guard(request: web.Request, handler: Handler) -> web.StreamRes
 @web.middleware
 async def json_bodies_only(request: web.Request, handler: Handler) -> web.StreamResponse:
     """A body sent to /api must be JSON in a known charset; too-large bodies are refused before anything else."""
-    if request.path.startswith("/api") and request.method not in _SAFE_METHODS and request.body_exists:
+    if request.path.startswith(API_PREFIXES) and request.method not in _SAFE_METHODS and request.body_exists:
         limit = request.client_max_size
         if request.content_length is not None and request.content_length > limit:
             return _error(413, f"the body is larger than {limit} bytes")

@@ -18,4 +18,5 @@ def test_every_client_frame_is_documented() -> None:
 
 def test_every_server_frame_has_an_example() -> None:
     server_section = DOC.read_text(encoding="utf-8").split("## Server → client")[1]
-    assert set(re.findall(r'"type": "(\w+)"', server_section)) == {"state", "play", "stop", "ack", "error"}
+    assert set(re.findall(r'"type": "(\w+)"', server_section)) == {"state", "play", "stop", "ack", "error", "queued",
+                                                                   "ended"}
