@@ -47,7 +47,7 @@ async def test_with_a_token_get_speak_queues_like_an_app_message(
     response = await client.get(f"/api/speak?text=hello+from+the+deck&user=streamerbot&token={TOKEN}")
     assert response.status == 202
     body = await response.json()
-    assert body == {"queued": True, "id": body["id"], "queue": "mentions"}
+    assert body == {"queued": True, "id": body["id"], "queue": "mentions", "source": "api"}
     row = dbutil.row(settings.database_url, body["id"])
     assert row["origin"] == "api" and row["text"] == "hello from the deck" and row["sent_by"] == "streamerbot"
     # the same rules as an App message: a chat bot is ignored, a command is not spoken, empty text is refused
