@@ -1,4 +1,4 @@
-"""Three-way CPU comparison (issue 11): StreamVoice's engine (fp32 and bf16), bare kokoro, and the int8 ONNX peer.
+"""Three-way CPU comparison: StreamVoice's engine (fp32 and bf16), bare kokoro, and the int8 ONNX peer.
 
     python bench/engines.py --weights DIR [--peer FILE.onnx] [--lines 12] [--asr-python /tmp/asr-venv/bin/python]
 
@@ -48,7 +48,7 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
 
 def first_sentence(text: str) -> str:
-    """What a long line's first sentence alone is, to time against the line (goal 3)."""
+    """What a long line's first sentence alone is, to time against the line."""
     return _SENTENCE_END.split(text.strip(), maxsplit=1)[0]
 
 

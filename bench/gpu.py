@@ -1,4 +1,4 @@
-"""GPU bench (issue 11, goal 5): StreamVoice's batched CUDA path against bare kokoro on the same GPU.
+"""GPU bench: StreamVoice's batched CUDA path against bare kokoro on the same GPU.
 
     python bench/gpu.py --assets .gpu --out OUT_DIR
 

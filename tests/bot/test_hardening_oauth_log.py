@@ -1,4 +1,4 @@
-"""The unauthenticated OAuth callback cannot forge log lines (issue 12 §15)."""
+"""The unauthenticated OAuth callback cannot forge log lines."""
 
 from __future__ import annotations
 

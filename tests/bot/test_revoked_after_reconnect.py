@@ -1,4 +1,4 @@
-"""A token revoked after a reconnect (issue 12, defect 13), against the fake Twitch with a real twitchio client.
+"""A token revoked after a reconnect, against the fake Twitch with a real twitchio client.
 
 twitchio 3.3 re-registers a socket that reconnected under its *old* session id; when the revocation closes
 that socket it removes the new id, so the closed socket stayed in its registry: the bot kept reporting

@@ -1,4 +1,4 @@
-"""``!voice`` typed in Twitch chat, through a real twitchio client against the fake Twitch (issue 10 §2)."""
+"""``!voice`` typed in Twitch chat, through a real twitchio client against the fake Twitch."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""settings.yaml edited on disk while a real server runs (issue 5: live reload)."""
+"""settings.yaml edited on disk while a real server runs: live keys apply at once."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""A stop (Ctrl-C, SIGTERM, the app's cleanup) is prompt at any point and leaves no row claimed (issue 12, 11).
+"""A stop (Ctrl-C, SIGTERM, the app's cleanup) is prompt at any point and leaves no row claimed.
 
 The CLI side (real ``streamvoice`` processes and signals) is in tests/web/test_cli_lifecycle.py.
 """

@@ -1,4 +1,4 @@
-"""Hostile input (issue 12 §8, §15): every error leaves as a JSON 4xx, nothing is stored, sockets stay open."""
+"""Hostile input: every error leaves as a JSON 4xx, nothing is stored, sockets stay open."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""What the server writes to its log (issue 12 §7, §10, §15): no API token, no forged lines, no floods."""
+"""What the server writes to its log: no API token, no forged lines, no floods."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""A WebSocket client that stops reading and then vanishes must not hang its handler (issue 12 §4)."""
+"""A WebSocket client that stops reading and then vanishes must not hang its handler."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Long lines speak sooner (issue 11 goal 3): a long mention plays from its first sentence while the rest
+"""Long lines speak sooner: a long mention plays from its first sentence while the rest
 renders, over a real server, a real player socket and the real tiny Kokoro pipeline.
 
 The engine is the real one; a gate holds the render after its first sentence (until the test opens it), so

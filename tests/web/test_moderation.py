@@ -1,4 +1,4 @@
-"""Queue moderation (issue 10 §1) against a real server, a real SQLite file and real sockets: remove one item,
+"""Queue moderation against a real server, a real SQLite file and real sockets: remove one item,
 skip, purge a chatter, Twitch message ids, hold, approval and stale mentions."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Playback, queue control and the App's WebSocket (issue 3), against a real server and real sockets."""
+"""Playback, queue control and the App's WebSocket, against a real server and real sockets."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Faults of the environment, injected for real against a real server (issue 12: defects 1, 2, 5, 6, 9).
+"""Faults of the environment, injected for real against a real server: a locked database, a full disk,
+an unwritable audio folder, a WAV that vanished before PLAY.
 
 A second process holds SQLite's write lock (``BEGIN IMMEDIATE``) the way a DB browser or a backup does; the
 audio folder refuses a write (the WAV's name is taken by a folder, so the atomic rename fails; the temp file

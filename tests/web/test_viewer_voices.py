@@ -1,4 +1,4 @@
-"""A voice for every viewer, on a real server with the tiny model and a real SQLite file (issue 10 §2)."""
+"""A voice for every viewer, on a real server with the tiny model and a real SQLite file."""
 
 from __future__ import annotations
 

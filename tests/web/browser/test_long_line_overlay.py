@@ -1,4 +1,4 @@
-"""The OBS overlay plays a long line from its first sentence while the rest still renders (issue 11 goal 3),
+"""The OBS overlay plays a long line from its first sentence while the rest still renders (long lines speak sooner),
 in real Chromium against a real server with the real tiny Kokoro pipeline (held after its first sentence)."""
 
 from __future__ import annotations
