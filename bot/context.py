@@ -34,9 +34,9 @@ from twitchio.eventsub import (
 from twitchio.exceptions import HTTPException, InvalidTokenException, WebsocketConnectionException
 
 from bot.chat_component import CONFIRM_INTERVAL_S, ChatComponent
-from bot.logs import install_redaction
 from bot.tokens import TokenFile, token_path
 from bot.twitch_bot import StreamVoiceBot, TwitchUnavailable, is_auth_error
+from core.log_hygiene import install_redaction
 from core.settings import Settings
 from service.resilience import Backoff
 from service.streamvoice import StreamVoice

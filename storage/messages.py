@@ -185,10 +185,6 @@ class MessageStore:
                 result.setdefault(queue, {})[status] = count
             return result
 
-    def next_to_play(self, queue: QueueName) -> StoredMessage | None:
-        items = self.waiting(queue, limit=1)
-        return items[0] if items else None
-
     # --- synthesis ----------------------------------------------------------------------------------------
     def claim_for_synthesis(self, active: QueueName, limit: int = 1,
                             prefer: int | None = None) -> list[StoredMessage]:

@@ -12,8 +12,8 @@ import pytest
 from twitchio.exceptions import HTTPException, InvalidTokenException
 from twitchio.http import Route
 
-from bot.logs import RedactSecrets, redact
 from bot.tokens import TokenFile, token_path
+from core.log_hygiene import RedactSecrets, redact
 from core.settings import Settings, TwitchSettings
 
 
