@@ -17,7 +17,8 @@ from typing import Any
 import aiohttp
 
 from bench.common import REPO_ROOT
-from core.settings import Settings, load_settings
+from core.settings import Settings
+from service.settings_file import load_settings
 
 USERNAME = "streamer"
 

@@ -36,8 +36,8 @@ from twitchio.exceptions import HTTPException, InvalidTokenException, WebsocketC
 from bot.chat_component import CONFIRM_INTERVAL_S, ChatComponent
 from bot.tokens import TokenFile, token_path
 from bot.twitch_bot import StreamVoiceBot, TwitchUnavailable, is_auth_error
-from core.log_hygiene import install_redaction
 from core.settings import Settings
+from service.log_hygiene import install_redaction
 from service.resilience import Backoff
 from service.streamvoice import StreamVoice
 from web.keys import SETTINGS, STREAMVOICE

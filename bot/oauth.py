@@ -14,7 +14,7 @@ import logging
 from aiohttp import web
 
 from bot.context import CALLBACK_PATH, OAUTH_PATH, TWITCH_BOT, AuthorisationError
-from core.log_hygiene import escape_controls
+from service.log_hygiene import escape_controls
 
 log = logging.getLogger(__name__)
 

@@ -8,11 +8,12 @@ import sys
 import warnings
 from pathlib import Path
 
-from core import log_hygiene
 from core.exposure import bind_warnings
-from core.settings import SettingsError, load_settings
+from core.settings import SettingsError
+from service import log_hygiene
 from service.daemon_thread import exit_now_if_abandoned
 from service.instance_lock import AlreadyRunning, InstanceLock, lock_folders
+from service.settings_file import load_settings
 from tts.engine import limit_malloc_arenas
 from web import serve
 from web.preflight import BIND_ERRORS, StartupProblem, check_database_file, check_port_free, describe_bind_error
@@ -29,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     limit_malloc_arenas()
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.captureWarnings(True)
-    for handler in logging.getLogger().handlers:  # escaped, throttled, redacted (core/log_hygiene.py)
+    for handler in logging.getLogger().handlers:  # escaped, throttled, redacted (service/log_hygiene.py)
         log_hygiene.install(handler)
     # torch warns about kokoro's use of deprecated weight_norm and LSTM dropout on every start: not actionable
     warnings.filterwarnings("ignore", category=FutureWarning, module=r"torch\.nn\..*")

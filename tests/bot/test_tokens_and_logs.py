@@ -13,8 +13,8 @@ from twitchio.exceptions import HTTPException, InvalidTokenException
 from twitchio.http import Route
 
 from bot.tokens import TokenFile, token_path
-from core.log_hygiene import RedactSecrets, redact
 from core.settings import Settings, TwitchSettings
+from service.log_hygiene import RedactSecrets, redact
 
 
 @pytest.mark.parametrize(("database_url", "token_file", "expected"), [

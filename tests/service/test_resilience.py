@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from core.chat import QueueName, Source
-from core.settings import load_settings
 from service.database import AsyncStore
 from service.live_settings import LiveSettings
 from service.resilience import Backoff, LoopHealth, retry_transient
+from service.settings_file import load_settings
 from service.writer import GroupCommitWriter
 from storage.database import create_database
 from storage.errors import DbFaultKind, classify

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from core.exposure import bind_warnings
-from core.log_hygiene import EscapeControls, ThrottleRepeats, install
+from service.log_hygiene import EscapeControls, ThrottleRepeats, install
 from tests.conftest import wait_for
 from web import cli
 
