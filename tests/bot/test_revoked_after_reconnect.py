@@ -32,10 +32,10 @@ async def _authorise(client: Any, fake: FakeTwitch, user_id: str) -> int:
 
 
 async def test_revocation_after_a_dropped_socket_asks_for_and_uses_a_new_authorisation(
-        start_bot_with_oauth: Any, twitch_settings: Any, fake_twitch: FakeTwitch, cast: Cast) -> None:
+        start_bot: Any, twitch_settings: Any, fake_twitch: FakeTwitch, cast: Cast) -> None:
     settings = twitch_settings()
     store_tokens(settings, fake_twitch, cast.bot.id)
-    client, runner = await start_bot_with_oauth(settings)
+    client, runner = await start_bot(settings)
     await wait_connected(runner, fake_twitch)
     first_sessions = fake_twitch.chat_sessions()
 

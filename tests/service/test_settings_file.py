@@ -1,4 +1,4 @@
-"""settings.yaml and the environment, read from disk (``service.settings_file``), and the CLI's answer to a bad one."""
+"""settings.yaml and the environment, read from disk (``service.settings_file``)."""
 
 from pathlib import Path
 
@@ -30,15 +30,3 @@ def test_missing_file_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(SettingsError) as error:
         load_settings(tmp_path / "nope.yaml")
     assert error.value.key == "settings"
-
-
-def test_cli_exits_non_zero_with_one_clear_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from web.cli import main
-
-    path = tmp_path / "settings.yaml"
-    path.write_text("voice: jared60_lex60\n")
-    assert main(["--settings", str(path)]) == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "invalid setting 'voice'" in err[0] and "add up to 120" in err[0]
-
-

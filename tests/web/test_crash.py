@@ -28,7 +28,7 @@ def free_port() -> int:
 
 def start(settings_path: Path, log: Path) -> subprocess.Popen[bytes]:
     handle = open(log, "ab")  # noqa: SIM115 - the child owns it
-    return subprocess.Popen([sys.executable, "-m", "web", "--settings", str(settings_path)], cwd=REPO,
+    return subprocess.Popen([sys.executable, "-m", "assembly", "--settings", str(settings_path)], cwd=REPO,
                             stdout=handle, stderr=subprocess.STDOUT)
 
 

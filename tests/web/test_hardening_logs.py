@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
+from assembly import cli
 from core.exposure import bind_warnings
 from service.log_hygiene import EscapeControls, ThrottleRepeats, install
 from tests.conftest import wait_for
-from web import cli
 
 SECRET = "s3cret-api-token-value"
 

@@ -41,7 +41,7 @@ async def test_overlay_reconnects_after_the_server_is_killed(make_settings: Any,
         "database_url": settings.database_url, "device": "cpu", "port": port, "voice": settings.voice,
     }))
     with open(tmp_path / "server.log", "ab") as log:
-        server = subprocess.Popen([sys.executable, "-m", "web", "--settings", str(settings_path)], cwd=REPO,
+        server = subprocess.Popen([sys.executable, "-m", "assembly", "--settings", str(settings_path)], cwd=REPO,
                                   stdout=log, stderr=subprocess.STDOUT)
     client: TestClient[Any, Any] | None = None
     try:
