@@ -16,7 +16,7 @@ from pathlib import Path
 import aiohttp
 
 from tests import dbutil
-from tests.conftest import wait_for
+from tests.helpers import wait_for
 from tests.web import server_process as sp
 
 

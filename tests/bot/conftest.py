@@ -16,7 +16,7 @@ from bot.context import BOT_SCOPES, TWITCH_BOT, TwitchBotRunner
 from bot.tokens import TokenFile, token_path
 from core.settings import Settings, TwitchSettings
 from tests.bot.fake_twitch import FakeTwitch, FakeUser
-from tests.conftest import wait_for
+from tests.helpers import wait_for
 
 #: Short waits so retries and state changes show up fast; confirmations never repeat within a test.
 BOT_OPTIONS: dict[str, Any] = {"retry_delays": (0.1,), "poll_interval": 0.05, "confirm_interval": 3600.0,
@@ -106,9 +106,3 @@ async def start_bot(fake_twitch: FakeTwitch, engine_loader: Any) -> AsyncIterato
 async def wait_connected(runner: TwitchBotRunner, fake: FakeTwitch) -> None:
     await wait_for(lambda: runner.state == "connected" and fake.chat_sessions(), timeout=WAIT_S)
 
-
-async def health(client: TestClient[Any, Any]) -> dict[str, Any]:
-    response = await client.get("/api/health")
-    assert response.status == 200
-    body: dict[str, Any] = await response.json()
-    return body

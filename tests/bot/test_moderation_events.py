@@ -13,7 +13,7 @@ from tests.bot.fake_twitch import (
     CHAT_SUBSCRIPTIONS,
     FakeTwitch,
 )
-from tests.conftest import wait_for
+from tests.helpers import wait_for
 from tests.players import Player
 
 

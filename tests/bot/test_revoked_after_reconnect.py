@@ -13,9 +13,9 @@ from urllib.parse import urlsplit
 import pytest
 from aiohttp import ClientSession
 
-from tests.bot.conftest import WAIT_S, Cast, health, store_tokens, wait_connected
+from tests.bot.conftest import WAIT_S, Cast, store_tokens, wait_connected
 from tests.bot.fake_twitch import FakeTwitch
-from tests.conftest import wait_for
+from tests.helpers import health, wait_for
 
 
 async def _authorise(client: Any, fake: FakeTwitch, user_id: str) -> int:

@@ -19,9 +19,9 @@ from aiohttp import ClientSession
 from bot.context import BOT_SCOPES, TwitchBotRunner
 from bot.tokens import token_path
 from tests import dbutil
-from tests.bot.conftest import WAIT_S, Cast, health, store_tokens, wait_connected
+from tests.bot.conftest import WAIT_S, Cast, store_tokens, wait_connected
 from tests.bot.fake_twitch import FakeTwitch
-from tests.conftest import wait_for
+from tests.helpers import health, wait_for
 
 
 def _outcome(runner: TwitchBotRunner, name: str) -> int:

@@ -8,7 +8,7 @@ from typing import Any
 import yaml
 
 from tests import dbutil
-from tests.conftest import wait_for
+from tests.helpers import wait_for
 
 
 def write_settings(path: Path, settings: Any, **changes: Any) -> None:

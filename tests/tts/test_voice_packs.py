@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from tests.conftest import SharedEngineLoader
+from tests.helpers import SharedEngineLoader
 from tts.engine import EngineConfig, EngineUnavailable, KokoroEngine
 from tts.voice_packs import MIXED_PACKS, LruCache
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,16 +18,10 @@ from typing import Any
 import aiohttp
 import yaml
 
-from tests.conftest import wait_for
+from tests.helpers import free_port, wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 SLOW_LOAD_ENV = "SV_TEST_SLOW_MODEL_LOAD_S"  # not STREAMVOICE_*: that prefix is a settings override
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def write_settings(folder: Path, tiny_model_dir: Path, **changes: Any) -> Path:

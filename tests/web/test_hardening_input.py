@@ -7,7 +7,7 @@ from typing import Any
 import soundfile as sf
 
 from tests import dbutil
-from tests.conftest import wait_for
+from tests.helpers import wait_for
 from tests.web import rawhttp
 
 DEEP = b"[" * 20_000 + b"]" * 20_000

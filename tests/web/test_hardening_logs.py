@@ -11,7 +11,7 @@ import pytest
 from assembly import cli
 from core.exposure import bind_warnings
 from service.log_hygiene import EscapeControls, ThrottleRepeats, install
-from tests.conftest import wait_for
+from tests.helpers import wait_for
 
 SECRET = "s3cret-api-token-value"
 

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from tests import dbutil
-from tests.conftest import SharedEngineLoader, wait_for
+from tests.helpers import SharedEngineLoader, wait_for
 from tests.players import Player
 from tests.web.test_playback import mention
 from tts.engine import EngineConfig, KokoroEngine, RenderCancelled

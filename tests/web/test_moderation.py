@@ -8,14 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from tests import dbutil
-from tests.conftest import wait_for
+from tests.helpers import mention, wait_for
 from tests.players import Player
-
-
-async def mention(client: Any, text: str = "hello there", user: str = "viewer", **extra: Any) -> int:
-    response = await client.post("/api/messages", json={"sent_by": user, "text": f"@streamer {text}", **extra})
-    assert response.status == 202, await response.text()
-    return int((await response.json())["id"])
 
 
 async def cheer(client: Any, text: str = "take my bits", user: str = "cheerer", **extra: Any) -> int:

@@ -9,14 +9,9 @@ from typing import Any
 import aiohttp
 
 from tests import dbutil
-from tests.conftest import wait_for
+from tests.helpers import app_of, mention, wait_engine_ready, wait_for
 from tests.players import Player
-
-
-async def mention(client: Any, text: str = "hello there", user: str = "viewer") -> int:
-    response = await client.post("/api/messages", json={"sent_by": user, "text": f"@streamer {text}"})
-    assert response.status == 202, await response.text()
-    return (await response.json())["id"]
+from web.keys import STREAMVOICE
 
 
 async def cheer(client: Any, text: str = "take my bits", bits: int = 100) -> int:
@@ -160,26 +155,21 @@ async def test_a_player_that_never_reports_ended(start_server: Any, make_setting
 async def test_clear_while_synthesising(start_server: Any, make_settings: Any) -> None:
     settings = make_settings(max_message_chars=2000)
     client = await start_server(settings)
-    await wait_for(lambda: _engine_ready(client))
+    await wait_engine_ready(client)
     long_text = " ".join(f"sentence number {n} goes on for a while." for n in range(25))
     ids = [await mention(client, long_text) for _ in range(3)]
     await wait_for(lambda: dbutil.row(settings.database_url, ids[0])["status"] == "synthesizing", interval=0.005)
     response = await client.post("/api/clear")
     assert response.status == 200 and (await response.json())["cleared"] == 3
-    await asyncio.sleep(0)
-    # give the worker time to finish the item it was rendering
-    await wait_for(lambda: not list(Path(settings.audio_dir).glob(".*.part")))
-    await asyncio.sleep(2.0)
+    # the worker finishes (and throws away) the item it was rendering: no render left in flight
+    await wait_for(lambda: not app_of(client)[STREAMVOICE].worker._renders, timeout=120)
+    assert not list(Path(settings.audio_dir).glob(".*.part"))
     for message_id in ids:
         row = dbutil.row(settings.database_url, message_id)
         assert row["is_deleted"] == 1 and row["deleted_reason"] == "cleared" and row["timestamp_deleted"]
         assert row["status"] != "ready"
     assert list(Path(settings.audio_dir).glob("*.wav")) == []
     assert (await (await client.get("/api/queue")).json())["size"] == 0
-
-
-async def _engine_ready(client: Any) -> bool:
-    return (await (await client.get("/api/health")).json())["engine"].startswith("ready")
 
 
 async def test_clear_leaves_played_and_error_rows_and_the_other_queue(start_server: Any, make_settings: Any) -> None:

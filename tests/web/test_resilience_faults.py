@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from tests import dbutil
-from tests.conftest import wait_for
+from tests.helpers import health, wait_engine_ready, wait_for
 from tests.players import Player
 
 HOLDER = """
@@ -68,19 +68,6 @@ class LockHolder:
             self.process.wait()
 
 
-async def health(client: Any) -> dict[str, Any]:
-    response = await client.get("/api/health")
-    assert response.status == 200
-    return await response.json()  # type: ignore[no-any-return]
-
-
-async def engine_ready(client: Any) -> None:
-    async def ready() -> bool:
-        return bool((await health(client))["engine"].startswith("ready"))
-
-    await wait_for(ready, timeout=60)
-
-
 async def post_mention(client: Any, text: str, user: str = "viewer") -> Any:
     return await client.post("/api/messages", json={"sent_by": user, "text": f"@streamer {text}"})
 
@@ -120,7 +107,7 @@ async def test_synthesis_survives_a_ten_second_write_lock(start_server: Any, mak
     caplog.set_level(logging.INFO)
     settings = make_settings()
     client = await start_server(settings)
-    await engine_ready(client)
+    await wait_engine_ready(client)
     ids = await ready_mentions(client, settings, 2)
     holder = await LockHolder(settings.database_url, 10, requeue=tuple(ids)).locked()
     try:
@@ -149,7 +136,7 @@ async def test_playback_timer_and_autoplay_survive_a_write_lock(start_server: An
     caplog.set_level(logging.INFO)
     settings = make_settings(playback_grace=0.5, autoplay_cooldown=0.1)
     client = await start_server(settings)
-    await engine_ready(client)
+    await wait_engine_ready(client)
     ids = await ready_mentions(client, settings, 2)
     assert (await client.put("/api/autoplay", json={"enabled": True})).status == 200
     holder = LockHolder(settings.database_url, 7)
@@ -172,7 +159,7 @@ async def test_playback_timer_and_autoplay_survive_a_write_lock(start_server: An
 async def test_locked_database_answers_503_with_retry_after(start_server: Any, make_settings: Any) -> None:
     settings = make_settings()
     client = await start_server(settings)
-    await engine_ready(client)
+    await wait_engine_ready(client)
     holder = await LockHolder(settings.database_url, 6).locked()
     try:
         response = await post_mention(client, "are you there")
@@ -222,7 +209,7 @@ async def test_wav_write_failures_keep_the_message_pending_and_retry(start_serve
     settings = make_settings()
     audio = Path(settings.audio_dir)
     client = await start_server(settings)
-    await engine_ready(client)
+    await wait_engine_ready(client)
     # ENOSPC: the temp file the writer opens is a link to /dev/full (root ignores permissions; a full device not)
     (audio / ".1.wav.part").symlink_to("/dev/full")
     # the atomic rename fails for good: the WAV's name is taken by a non-empty folder, until we remove it
@@ -253,7 +240,7 @@ async def test_missing_wav_at_play_is_synthesised_again(start_server: Any, make_
     caplog.set_level(logging.INFO)
     settings = make_settings()
     client = await start_server(settings)
-    await engine_ready(client)
+    await wait_engine_ready(client)
     (message_id,) = await ready_mentions(client, settings, 1)
     wav = Path(dbutil.row(settings.database_url, message_id)["audio_path"])
     wav.unlink()
@@ -274,7 +261,7 @@ async def test_missing_wav_at_play_is_synthesised_again(start_server: Any, make_
 async def test_full_database_answers_507_and_health_says_so(start_server: Any, make_settings: Any) -> None:
     from sqlalchemy import event
 
-    from tests.conftest import app_of
+    from tests.helpers import app_of
     from web.keys import STREAMVOICE
 
     settings = make_settings()

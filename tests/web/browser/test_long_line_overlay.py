@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests import dbutil
-from tests.conftest import SharedEngineLoader, wait_for
+from tests.helpers import SharedEngineLoader, wait_for
 from tests.web.browser.conftest import screenshot
 from tests.web.browser.test_dashboard import open_overlay, post
 from tests.web.test_long_lines import LONG, start_gated

@@ -19,9 +19,9 @@ import yaml
 from aiohttp.test_utils import TestClient, TestServer
 
 from tests import dbutil
-from tests.conftest import wait_for
+from tests.helpers import free_port, wait_for
 from tests.web.browser.conftest import screenshot
-from tests.web.test_crash import free_port, wait_up
+from tests.web.test_crash import wait_up
 
 REPO = Path(__file__).resolve().parents[3]
 
