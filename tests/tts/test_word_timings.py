@@ -1,7 +1,7 @@
 """Word timings from the engine: the spoken words, in order, inside the audio; on real weights, at quiet points.
 
 The real-weights test runs only when ``STREAMVOICE_TEST_WEIGHTS`` names a Kokoro-82M folder
-(``python ../shared/tools/kokoro_weights/build.py DIR``); CI has none.
+(``config.json``, ``kokoro-v1_0.pth``, ``voices/``); CI has none.
 """
 
 from __future__ import annotations
