@@ -14,10 +14,13 @@ import subprocess
 from pathlib import Path
 
 import aiohttp
+import pytest
 
 from tests import dbutil
 from tests.helpers import wait_for
 from tests.web import server_process as sp
+
+pytestmark = pytest.mark.slow  # real streamvoice processes, signals and second starts
 
 
 def _settings_port(path: Path) -> int:

@@ -5,10 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from tests import dbutil
 from tests.helpers import wait_for
+
+pytestmark = pytest.mark.slow  # settings edits watched on disk while a server renders
 
 
 def write_settings(path: Path, settings: Any, **changes: Any) -> None:

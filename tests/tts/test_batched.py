@@ -13,6 +13,8 @@ import torch
 from tts import batched
 from tts.engine import MODEL_FILE, REPO_ID, EngineConfig, KokoroEngine, RenderCancelled, _prepare_model
 
+pytestmark = pytest.mark.slow  # batched forwards, cancelled and paused renders on the model
+
 LINES = ["Hello there!", "What a clutch play, how did you even hit that?", "ok", "Good night everyone, see you."]
 
 

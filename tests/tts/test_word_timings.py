@@ -15,6 +15,8 @@ import pytest
 from core.captions import Captions
 from tts.engine import SAMPLE_RATE, EngineConfig, KokoroEngine
 
+pytestmark = pytest.mark.slow  # renders whole lines to time every word
+
 VOICES = {"jared": "am_adam", "lex": "am_eric", "martha": "am_michael", "heart": "af_heart"}
 LINES = ["Hello there, how are you? I don't know, it's $5.50 at 3:30!",
          "That was an amazing play, well done.",

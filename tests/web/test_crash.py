@@ -10,11 +10,14 @@ import sys
 from pathlib import Path
 
 import aiohttp
+import pytest
 import soundfile as sf
 import yaml
 
 from tests import dbutil
 from tests.helpers import free_port, wait_for
+
+pytestmark = pytest.mark.slow  # kill -9 of a real streamvoice process under load
 
 REPO = Path(__file__).resolve().parents[2]
 

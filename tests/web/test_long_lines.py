@@ -22,6 +22,8 @@ from tests.players import Player
 from tests.web.test_playback import mention
 from tts.engine import EngineConfig, KokoroEngine, RenderCancelled
 
+pytestmark = pytest.mark.slow  # long lines rendered sentence by sentence
+
 LONG = ("I just wanted to say that this stream has been absolutely amazing tonight. The boss fight was "
         "incredible, and I can't believe you dodged that last attack with only one heart left! Keep it up, "
         "and please remember to take a break and drink some water, okay?")

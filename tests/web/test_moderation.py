@@ -7,9 +7,13 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests import dbutil
 from tests.helpers import mention, wait_for
 from tests.players import Player
+
+pytestmark = pytest.mark.slow  # many items rendered and moderated through a real server
 
 
 async def cheer(client: Any, text: str = "take my bits", user: str = "cheerer", **extra: Any) -> int:

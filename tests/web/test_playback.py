@@ -7,10 +7,13 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 
 from tests import dbutil
 from tests.helpers import mention, wait_engine_ready, wait_for
 from tests.players import Player
+
+pytestmark = pytest.mark.slow  # many items rendered and played through a real server
 
 
 async def cheer(client: Any, text: str = "take my bits", bits: int = 100) -> int:

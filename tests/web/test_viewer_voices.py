@@ -6,10 +6,14 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from core.viewer_voice import default_pool, per_user_mix
 from tests import dbutil
 from tests.helpers import wait_engine_ready, wait_for
 from tests.service.test_live_settings import write_settings
+
+pytestmark = pytest.mark.slow  # renders in several voices through a real server
 
 
 async def say(client: Any, user: str, text: str) -> dict[str, Any]:
