@@ -48,6 +48,7 @@ def _say(engine: KokoroEngine, voice: str | None) -> np.ndarray:
     return engine.synthesize("Hi there.", voice=voice)
 
 
+@pytest.mark.slow  # renders the same line in several voices and compares them
 def test_a_per_item_voice_sounds_like_that_voice_and_leaves_the_engine_voice_alone(engine: KokoroEngine) -> None:
     default = _say(engine, None)
     mixed = _say(engine, "af_heart:60+am_adam:40")

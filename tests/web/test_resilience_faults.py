@@ -21,10 +21,10 @@ from tests import dbutil
 from tests.helpers import health, wait_engine_ready, wait_for
 from tests.players import Player
 
+pytestmark = pytest.mark.slow  # locks and disk faults held for seconds against a real server
+
 HOLDER = """
 import sqlite3, sys, time
-
-pytestmark = pytest.mark.slow  # locks and disk faults held for seconds against a real server
 connection = sqlite3.connect(sys.argv[1], isolation_level=None)
 sys.stdin.readline()  # started ahead; locks the moment the test says so
 requeue = [int(i) for i in sys.argv[3:]]
