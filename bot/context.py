@@ -1,4 +1,4 @@
-"""Running the Twitch bot beside the aiohttp server: ``twitch_bot_ctx`` for ``app.cleanup_ctx``.
+"""Running the Twitch bot beside the aiohttp server: ``make_twitch_bot_ctx`` for ``app.cleanup_ctx``.
 
 The bot runs as one background task. Its start never blocks or fails the server's start: Twitch being down,
 wrong credentials or a missing authorisation only show in ``/api/health`` ("twitch") and in one clear log line,
@@ -36,14 +36,13 @@ from twitchio.exceptions import HTTPException, InvalidTokenException, WebsocketC
 
 from bot.channel_points import ChannelPointsRunner
 from bot.chat_component import CONFIRM_INTERVAL_S, ChatComponent
-from bot.logs import install_redaction
 from bot.notifications import NotificationComponent
 from bot.tokens import TokenFile, token_path
 from bot.twitch_bot import StreamVoiceBot, TwitchUnavailable, is_auth_error
 from core.settings import Settings
+from service.log_hygiene import install_redaction
 from service.resilience import Backoff
 from service.streamvoice import StreamVoice
-from web.keys import SETTINGS, STREAMVOICE
 
 log = logging.getLogger(__name__)
 
@@ -383,12 +382,17 @@ def _describe(exc: BaseException) -> str:
 TWITCH_BOT = web.AppKey("twitch_bot", TwitchBotRunner)
 
 
-def make_twitch_bot_ctx(**options: Any) -> Callable[[web.Application], AsyncIterator[None]]:
-    """A ``cleanup_ctx`` with non-default ``TwitchBotRunner`` options (tests use short delays)."""
+#: How the bot reaches the running service and the settings in force, given the app (the composition root
+#: knows where the web app keeps them; the bot does not import ``web``).
+Running = Callable[[web.Application], tuple[StreamVoice, Settings]]
+
+
+def make_twitch_bot_ctx(running: Running, **options: Any) -> Callable[[web.Application], AsyncIterator[None]]:
+    """A ``cleanup_ctx`` running the bot; ``options`` are ``TwitchBotRunner`` options (tests use short delays)."""
 
     async def twitch_bot_ctx(app: web.Application) -> AsyncIterator[None]:
-        settings = app[SETTINGS].current
-        runner = TwitchBotRunner(app[STREAMVOICE], settings, **options)
+        service, settings = running(app)
+        runner = TwitchBotRunner(service, settings, **options)
         app[TWITCH_BOT] = runner
         if settings.twitch.enabled:
             runner.start()
@@ -401,6 +405,3 @@ def make_twitch_bot_ctx(**options: Any) -> Callable[[web.Application], AsyncIter
 
     return twitch_bot_ctx
 
-
-#: For ``create_app(..., extra_contexts=[twitch_bot_ctx])``; runs after the core service is up.
-twitch_bot_ctx = make_twitch_bot_ctx()

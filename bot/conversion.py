@@ -8,7 +8,6 @@ queue rules do that for the App and the bot alike.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -16,10 +15,6 @@ from core.chat import IncomingChat, Source
 
 if TYPE_CHECKING:
     import twitchio
-
-#: Badges whose holders may clear the queue from chat.
-CLEAR_BADGES: frozenset[str] = frozenset({"broadcaster", "moderator", "lead_moderator"})
-
 
 @dataclass(frozen=True, slots=True)
 class Fragment:
@@ -90,11 +85,6 @@ def may_run_commands(line: ChatLine, bot_id: str) -> bool:
     if from_other_channel(line):
         return False
     return line.chatter_id != bot_id or bot_id == line.broadcaster_id
-
-
-def may_clear(badges: Iterable[str]) -> bool:
-    """Only the broadcaster, moderators and lead moderators may clear the queue from chat."""
-    return not CLEAR_BADGES.isdisjoint(badges)
 
 
 def text_without_cheermotes(line: ChatLine) -> str:

@@ -3,7 +3,7 @@
 ``GET /twitch/oauth`` sends the browser to Twitch's consent page for the bot account (``?account=broadcaster``
 for the optional ``channel:bot`` grant); Twitch sends it back to ``GET /twitch/oauth/callback``, where the code
 is traded for tokens (twitchio's OAuth client does the HTTP) and stored. The routes must exist before the
-server starts, so ``web.cli`` adds them next to the bot's cleanup context.
+server starts, so ``bot.mount`` adds them next to the bot's cleanup context.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import logging
 from aiohttp import web
 
 from bot.context import CALLBACK_PATH, OAUTH_PATH, TWITCH_BOT, AuthorisationError
-from core.log_hygiene import escape_controls
+from service.log_hygiene import escape_controls
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""Typed, validated settings. ``build_settings`` is pure; ``load_settings`` reads settings.yaml via dynaconf.
+"""Typed, validated settings. ``build_settings`` is pure; ``service.settings_file`` reads settings.yaml.
 
 Every key is validated once here, so the rest of the code can trust a ``Settings`` object. A bad value
 raises ``SettingsError`` naming the key; the CLI prints it and exits non-zero, the live reloader logs it
@@ -12,7 +12,6 @@ import re
 import string
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from core.chat import QueueName
@@ -623,34 +622,3 @@ def _notifications(raw: Any, current: NotificationSettings) -> NotificationSetti
             raise SettingsError(dotted, "unknown key")
     return dataclasses.replace(current, **values)
 
-
-def load_settings(path: str | Path | None = None) -> Settings:
-    """Read ``path`` (default ./settings.yaml when present) with STREAMVOICE_* environment overrides."""
-    from dynaconf import Dynaconf
-
-    # Always an absolute name: dynaconf looks a relative one up beside the running script and its parents
-    # first (a checkout's own settings.yaml), and only then in the working folder.
-    files = []
-    if path is not None:
-        if not Path(path).is_file():
-            raise SettingsError("settings", f"settings file {str(path)!r} does not exist")
-        files.append(str(Path(path).resolve()))
-    elif Path("settings.yaml").is_file():
-        files.append(str(Path("settings.yaml").resolve()))
-    loaded = Dynaconf(
-        settings_files=files,
-        envvar_prefix=ENV_PREFIX,
-        environments=False,
-        core_loaders=["YAML"],
-    )
-    raw = {k.lower(): _plain(v) for k, v in loaded.as_dict().items() if not k.endswith("_FOR_DYNACONF")}
-    return build_settings(raw)
-
-
-def _plain(value: Any) -> Any:
-    """dynaconf hands back its own Box types; turn them into plain dicts/lists."""
-    if isinstance(value, Mapping):
-        return {str(k).lower(): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value

@@ -1,4 +1,4 @@
-"""Where a long line is cut into the pieces Kokoro renders one at a time (issue 11, "long lines speak sooner").
+"""Where a long line is cut into the pieces Kokoro renders one at a time ("long lines speak sooner").
 
 A line is audible only once its first piece is rendered, so a long line is cut at sentence ends: its first
 sentence plays while the rest renders. Short lines stay one piece (exactly as before: no extra seams where

@@ -1,4 +1,4 @@
-"""Audio of items still being rendered, for players that start before the whole line exists (issue 11 goal 3).
+"""Audio of items still being rendered, for players that start before the whole line exists.
 
 A long line is rendered sentence by sentence (``core.speech_chunks``). While it renders, its 16-bit PCM is
 kept here, one block per rendered chunk, so ``/audio/{id}.wav`` can send what exists and then each next

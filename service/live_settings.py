@@ -16,8 +16,9 @@ import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from core.settings import Settings, SettingsError, load_settings
+from core.settings import Settings, SettingsError
 from service.resilience import Backoff, LoopHealth
+from service.settings_file import load_settings
 
 log = logging.getLogger(__name__)
 

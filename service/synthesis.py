@@ -63,12 +63,6 @@ class _Render:
     started: float = field(default_factory=time.monotonic)
 
 
-def _render_batch(engine: KokoroEngine, texts: list[str], voices: list[str | None] | None = None
-                  ) -> list[Speech | Exception]:
-    """Phonemize each text (a failure stays that text's), then render the rest together, each in its voice."""
-    return engine.speak_batch(texts, voices)
-
-
 def remove_files(paths: Iterable[str | None]) -> None:
     for path in paths:
         if path:
@@ -341,7 +335,7 @@ class SynthesisWorker:
         texts = [item.spoken_text if item.spoken_text is not None else item.text for item in items]
         try:
             results: list[Speech | Exception] = await self._on_lane(  # type: ignore[assignment]
-                lane, _render_batch, engine, texts, [item.voice for item in items])
+                lane, engine.speak_batch, texts, [item.voice for item in items])
         except asyncio.CancelledError:
             await self._db.call(self._db.store.release_claims, [i.id for i in items])
             raise

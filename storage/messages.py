@@ -140,7 +140,7 @@ class MessageStore:
     def _session(self) -> Session:
         return Session(self.engine, expire_on_commit=False)
 
-    # --- ingest ---------------------------------------------------------------------------------------
+    # --- ingest -------------------------------------------------------------------------------------------
     def insert_many(self, messages: Sequence[NewMessage]) -> list[int]:
         """Insert and commit in one transaction (group commit); returns ids in input order."""
         now = utcnow()
@@ -183,7 +183,7 @@ class MessageStore:
             cursor.close()
             return ids
 
-    # --- reads ----------------------------------------------------------------------------------------
+    # --- reads --------------------------------------------------------------------------------------------
     def get(self, message_id: int) -> StoredMessage | None:
         with self._session() as session:
             row = session.get(MessageRow, message_id)
@@ -222,11 +222,7 @@ class MessageStore:
                     result[queue.value][status] = count
             return result
 
-    def next_to_play(self, queue: QueueName) -> StoredMessage | None:
-        items = self.waiting(queue, limit=1)
-        return items[0] if items else None
-
-    # --- synthesis ------------------------------------------------------------------------------------
+    # --- synthesis ----------------------------------------------------------------------------------------
     def claim_for_synthesis(self, active: QueueName, limit: int = 1,
                             prefer: int | None = None) -> list[StoredMessage]:
         """Mark the next pending items ``synthesizing`` and return them.
@@ -278,7 +274,7 @@ class MessageStore:
                 update(MessageRow).where(MessageRow.status == Status.SYNTHESIZING.value)
                 .values(status=Status.PENDING.value)))
 
-    # --- captions (word timings, issue 9) ------------------------------------------------------------
+    # --- captions (word timings) --------------------------------------------------------------------------
     def word_timings(self, message_id: int) -> tuple[bool, str | None]:
         """(row exists, its word-timings JSON or None). Deleted rows count as unknown."""
         with self._session() as session:
@@ -340,7 +336,7 @@ class MessageStore:
             path, row.audio_path = row.audio_path, None
             return path
 
-    # --- queue rules ----------------------------------------------------------------------------------
+    # --- queue rules --------------------------------------------------------------------------------------
     def clear(self, queue: QueueName) -> list[RemovedAudio]:
         """Soft-delete the queue's pending/synthesizing/ready/playing rows; played/error rows untouched."""
         return self._soft_delete(queue, DeleteReason.CLEARED, None)
@@ -400,7 +396,7 @@ class MessageStore:
                     missing += 1
             return RecoveryReport(_rowcount(synth), missing, _rowcount(playing))
 
-    # --- server state ---------------------------------------------------------------------------------
+    # --- server state -------------------------------------------------------------------------------------
     def load_state(self) -> tuple[QueueName, bool]:
         with self._session() as session, session.begin():
             row = session.get(ServerStateRow, 1)
@@ -418,7 +414,7 @@ class MessageStore:
             if autoplay is not None:
                 row.autoplay = autoplay
 
-    # --- resilience (issue 12: a WAV that vanished before PLAY) ----------------------------------------
+    # --- resilience (a WAV that vanished before PLAY is made again) ---------------------------------------
     def requeue_missing_audio(self, message_id: int) -> bool:
         """``ready`` -> ``pending`` with the audio fields cleared (its WAV is gone: synthesise it again).
         False when the row is no longer a live ready item (cleared, already played)."""
@@ -430,7 +426,7 @@ class MessageStore:
                 .values(status=Status.PENDING.value, audio_path=None, audio_bytes=None, duration_s=None))
             return _rowcount(result) == 1
 
-    # --- moderation (issue 10 §1: remove, skip, purge, hold, approval, stale) ---------------------------
+    # --- moderation (remove, skip, purge, hold, approval, stale) ------------------------------------------
     def remove_ids(self, ids: Sequence[int], reason: DeleteReason) -> list[RemovedAudio]:
         """Soft-delete these rows if they are still live (any queue, playing included)."""
         return self._delete_live(reason, MessageRow.id.in_(list(ids)))

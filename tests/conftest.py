@@ -2,46 +2,25 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
-import threading
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from core.settings import Settings
-from tts.engine import EngineConfig, KokoroEngine
+from tests.helpers import SharedEngineLoader, app_of, wait_for
 from tts.tiny_model import build_tiny_model
+
+#: Kept importable from here for tests written before ``tests.helpers``; new tests import ``tests.helpers``.
+__all__ = ["SharedEngineLoader", "app_of", "wait_for"]
 
 
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_tiny_model(tmp_path_factory.mktemp("tiny-kokoro"))
-
-
-class SharedEngineLoader:
-    """Loads the tiny engine once per test session (model load dominates test time), then only re-voices.
-
-    The loader still goes through ``KokoroEngine.load`` the first time, so the real path is exercised.
-    """
-
-    def __init__(self) -> None:
-        self._engine: KokoroEngine | None = None
-        self._lock = threading.Lock()
-        self.loads = 0
-
-    def __call__(self, config: EngineConfig) -> KokoroEngine:
-        with self._lock:
-            if self._engine is None or self._engine.model_dir != config.model_dir:
-                self._engine = KokoroEngine.load(config)
-                self.loads += 1
-            else:
-                self._engine.set_voice(config.voice, config.voices or {}, config.speed)
-            return self._engine
 
 
 @pytest.fixture(scope="session")
@@ -79,24 +58,6 @@ async def start_server(engine_loader: SharedEngineLoader) -> AsyncIterator[Any]:
     yield start
     for client in reversed(clients):
         await client.close()
-
-
-async def wait_for(predicate: Callable[[], Any], timeout: float = 30.0, interval: float = 0.05) -> Any:
-    """Poll an (async or sync) predicate until it returns something truthy."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        value = predicate()
-        if asyncio.iscoroutine(value):
-            value = await value
-        if value:
-            return value
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(interval)
-
-
-def app_of(client: TestClient[Any, Any]) -> web.Application:
-    return client.server.app
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -409,21 +409,6 @@ class KokoroEngine:
                 if cancel is not None and cancel.is_set():
                     raise RenderCancelled("render cancelled")
 
-    def render_batch(self, messages: Sequence[Sequence[str]], voices: Sequence[str | None] | None = None
-                     ) -> list[np.ndarray | Exception]:
-        """Several messages' chunks in forward passes of up to ``max_batch`` chunks (similar lengths together).
-
-        Per message: its audio, or the exception that message alone raised (a failing batch is retried one
-        message at a time, so one bad message never fails the others). ``voices``: each message's voice spec.
-        """
-        results: list[np.ndarray | Exception] = []
-        for pieces in self._render_batch_pieces(messages, voices):
-            if isinstance(pieces, Exception):
-                results.append(pieces)
-            else:
-                results.append(np.concatenate([a for a, _ in pieces]) if pieces else np.zeros(0, dtype=np.float32))
-        return results
-
     def speak_batch(self, texts: Sequence[str], voices: Sequence[str | None] | None = None
                     ) -> list[Speech | Exception]:
         """``speak`` for several texts in shared forward passes; a failure stays that text's."""

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from aiohttp import hdrs, web
 
-from core import log_hygiene
 from core.settings import Settings
+from service import log_hygiene
 from service.live_settings import LiveSettings
 from service.streamvoice import StreamVoice
 from tts.engine import EngineConfig, KokoroEngine

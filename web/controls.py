@@ -10,7 +10,7 @@ Deck Website button), and the latest WAV for tools that download and play a file
 These GETs change state, so they always need ``api_token`` (as ``?token=`` or ``Authorization: Bearer``), even
 on loopback: with no token set they answer 403 and do nothing. The token itself is checked by the app's
 ``token_auth``; Host, Origin and ``Sec-Fetch-Site`` by ``web.security`` (a page on another site can never use
-them, not even through an ``<img src>``), and ``?token=`` never reaches a log line (``core.log_hygiene``).
+them, not even through an ``<img src>``), and ``?token=`` never reaches a log line (``service.log_hygiene``).
 """
 
 from __future__ import annotations

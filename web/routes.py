@@ -103,7 +103,7 @@ def setup(app: web.Application) -> None:
     router.add_put("/api/mode", _command_handler(commands.mode))
     router.add_post("/api/played/{id}", _command_handler(commands.finished, reads_body=False,
                                                           id_from_path=True))
-    # moderation (issue 10 §1)
+    # moderation: remove, skip, pause/resume, purge, Twitch message ids, approval
     router.add_delete("/api/messages/{id}", _command_handler(commands.remove, reads_body=False, id_from_path=True))
     router.add_post("/api/skip", _command_handler(commands.skip, reads_body=False))
     router.add_post("/api/pause", _command_handler(commands.pause, reads_body=False))
@@ -114,6 +114,6 @@ def setup(app: web.Application) -> None:
                                                                    id_from_path=True))
     router.add_post("/api/messages/{id}/reject", _command_handler(commands.reject, reads_body=False,
                                                                   id_from_path=True))
-    router.add_get("/api/items/{id}/captions", captions.item_captions)  # word timings (issue 9, docs/captions.md)
+    router.add_get("/api/items/{id}/captions", captions.item_captions)  # word timings (docs/captions.md)
     router.add_get("/audio/{id}.wav", audio)
     router.add_get("/openapi.yaml", openapi)

@@ -1,4 +1,4 @@
-"""How the server listens: the timeouts and the connection cap a slow or hostile client meets (issue 12 §10).
+"""How the server listens: the timeouts and the connection cap a slow or hostile client meets.
 
 - A connection must complete its request line and headers within ``IDLE_TIMEOUT`` of opening (or of the
   previous answer): aiohttp's keep-alive timer covers both an idle connection and a half-sent request.

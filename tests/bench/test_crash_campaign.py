@@ -8,6 +8,8 @@ import pytest
 
 from bench.crash_campaign import campaign
 
+pytestmark = pytest.mark.slow  # the crash campaign
+
 
 @pytest.mark.timeout(300)
 async def test_kill_nine_under_load_loses_nothing_and_leaves_nothing(tiny_model_dir: Path, tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,12 +13,11 @@ import twitchio.eventsub.websockets
 import twitchio.http
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.context import BOT_SCOPES, TWITCH_BOT, TwitchBotRunner, make_twitch_bot_ctx
-from bot.oauth import setup_oauth_routes
+from bot.context import BOT_SCOPES, TWITCH_BOT, TwitchBotRunner
 from bot.tokens import TokenFile, token_path
 from core.settings import Settings, TwitchSettings
 from tests.bot.fake_twitch import FakeTwitch, FakeUser
-from tests.conftest import app_of, wait_for
+from tests.helpers import wait_for
 
 #: Short waits so retries and state changes show up fast; confirmations never repeat within a test.
 BOT_OPTIONS: dict[str, Any] = {"retry_delays": (0.1,), "poll_interval": 0.05, "confirm_interval": 3600.0,
@@ -85,27 +85,16 @@ def store_tokens(settings: Settings, fake: FakeTwitch, user_id: str,
 
 
 @pytest.fixture
-async def start_bot(fake_twitch: FakeTwitch, start_server: Any) -> Callable[..., Any]:
-    """``client, runner = await start_bot(settings)``: the StreamVoice server with the bot context."""
-
-    async def start(settings: Settings) -> tuple[TestClient[Any, Any], TwitchBotRunner]:
-        client = await start_server(settings, extra_contexts=[make_twitch_bot_ctx(**BOT_OPTIONS)])
-        return client, app_of(client)[TWITCH_BOT]
-
-    return start
-
-
-@pytest.fixture
-async def start_bot_with_oauth(fake_twitch: FakeTwitch, engine_loader: Any) -> AsyncIterator[Callable[..., Any]]:
-    """Like ``start_bot``, plus the authorisation pages (added after ``create_app``, as ``web.cli`` does)."""
-    from web.app import create_app
+async def start_bot(fake_twitch: FakeTwitch, engine_loader: Any) -> AsyncIterator[Callable[..., Any]]:
+    """``client, runner = await start_bot(settings)``: the app as ``streamvoice`` assembles it (the bot task
+    and its authorisation pages), with short bot delays, on a real server."""
+    from assembly.app import build_app
 
     clients: list[TestClient[Any, Any]] = []
 
-    async def start(settings: Settings) -> tuple[TestClient[Any, Any], TwitchBotRunner]:
-        app = create_app(settings, None, engine_loader=engine_loader,
-                         extra_contexts=[make_twitch_bot_ctx(**BOT_OPTIONS)])
-        setup_oauth_routes(app)
+    async def start(settings: Settings, settings_path: Path | None = None
+                    ) -> tuple[TestClient[Any, Any], TwitchBotRunner]:
+        app = build_app(settings, settings_path, engine_loader=engine_loader, bot_options=BOT_OPTIONS)
         client: TestClient[Any, Any] = TestClient(TestServer(app, host="127.0.0.1"))
         await client.start_server()
         clients.append(client)
@@ -119,9 +108,3 @@ async def start_bot_with_oauth(fake_twitch: FakeTwitch, engine_loader: Any) -> A
 async def wait_connected(runner: TwitchBotRunner, fake: FakeTwitch) -> None:
     await wait_for(lambda: runner.state == "connected" and fake.chat_sessions(), timeout=WAIT_S)
 
-
-async def health(client: TestClient[Any, Any]) -> dict[str, Any]:
-    response = await client.get("/api/health")
-    assert response.status == 200
-    body: dict[str, Any] = await response.json()
-    return body

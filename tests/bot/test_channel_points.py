@@ -11,16 +11,16 @@ from urllib.parse import parse_qs, urlsplit
 
 from aiohttp import ClientSession
 
-from bot.context import BOT_SCOPES, BROADCASTER_SCOPES, TWITCH_BOT, TwitchBotRunner, make_twitch_bot_ctx
+from bot.context import BOT_SCOPES, BROADCASTER_SCOPES, TwitchBotRunner
 from bot.tokens import TokenFile, token_path
 from core.settings import ChannelPointsSettings, Settings
 from service.redemptions import LOOP, MANAGE_SCOPE, NEEDS_SCOPE
 from service.resilience import Backoff
 from service.streamvoice import StreamVoice
 from tests import dbutil
-from tests.bot.conftest import BOT_OPTIONS, WAIT_S, Cast, health, wait_connected
+from tests.bot.conftest import WAIT_S, Cast, wait_connected
 from tests.bot.fake_twitch import REDEMPTION_SUBSCRIPTIONS, FakeReward, FakeTwitch
-from tests.conftest import app_of, wait_for
+from tests.helpers import app_of, health, wait_for
 from tests.players import Player
 from tests.service.test_live_settings import write_settings
 from web.keys import STREAMVOICE
@@ -241,7 +241,7 @@ async def test_a_twitch_side_refund_removes_the_item_and_a_timeout_keeps_the_poi
     assert fake_twitch.points.calls_to("PATCH", REDEMPTIONS_PATH) == [200]  # nothing sent for the Twitch refund
 
 
-async def test_pause_and_live_edits_reach_the_reward(start_server: Any, twitch_settings: Any,
+async def test_pause_and_live_edits_reach_the_reward(start_bot: Any, twitch_settings: Any,
                                                      fake_twitch: FakeTwitch, cast: Cast, tmp_path: Path) -> None:
     settings = points_settings(twitch_settings)
     store_tokens(settings, fake_twitch, cast)
@@ -251,8 +251,8 @@ async def test_pause_and_live_edits_reach_the_reward(start_server: Any, twitch_s
     write_settings(path, settings, twitch=twitch, channel_points=points)
 
     async def start_from_file(_: Settings) -> tuple[Any, TwitchBotRunner]:
-        client = await start_server(settings, path, extra_contexts=[make_twitch_bot_ctx(**BOT_OPTIONS)])
-        return client, app_of(client)[TWITCH_BOT]
+        client, runner = await start_bot(settings, path)
+        return client, runner
 
     client, _, _, reward = await start_with_reward(start_from_file, settings, fake_twitch)
     assert (await client.post("/api/pause")).status == 200
@@ -313,11 +313,11 @@ async def test_both_paths_see_one_redemption_and_queue_it_once(
 
 
 async def test_a_token_without_the_scope_says_so_until_the_broadcaster_authorises(
-        start_bot_with_oauth: Any, twitch_settings: Any, fake_twitch: FakeTwitch, cast: Cast, caplog: Any) -> None:
+        start_bot: Any, twitch_settings: Any, fake_twitch: FakeTwitch, cast: Cast, caplog: Any) -> None:
     settings = points_settings(twitch_settings)
     store_tokens(settings, fake_twitch, cast, broadcaster_scopes=BROADCASTER_SCOPES)
     with caplog.at_level(logging.ERROR, logger="bot.channel_points"):
-        client, runner = await start_bot_with_oauth(settings)
+        client, runner = await start_bot(settings)
         await wait_connected(runner, fake_twitch)
         await wait_for(lambda: app_of(client)[STREAMVOICE].channel_points.state == NEEDS_SCOPE, timeout=WAIT_S)
     body = await health(client)

@@ -16,13 +16,13 @@ from bot.conversion import (
     Fragment,
     chat_line,
     ignore_reason,
-    may_clear,
     may_run_commands,
     sender_name,
     text_without_cheermotes,
     to_incoming,
 )
 from core.chat import Source
+from core.moderation import may_moderate
 from tests.bot.fake_twitch import FakeUser, chat_event
 
 STREAMER = FakeUser("1001", "streamer", "Streamer")
@@ -116,5 +116,6 @@ def test_commands_are_read_from_the_bot_account_only_when_it_is_the_broadcaster(
     ({"vip"}, False), ({"subscriber", "founder"}, False), (set(), False), ({"staff"}, False),
 ])
 def test_who_may_clear(badges: set[str], allowed: bool) -> None:
-    assert may_clear(badges) is allowed
-    assert may_clear(line_for("!ttsclear", badges=sorted(badges)).badges) is allowed
+    """!ttsclear follows the one moderation rule, read from the badges of a real twitchio chat line."""
+    assert may_moderate(badges) is allowed
+    assert may_moderate(line_for("!ttsclear", badges=sorted(badges)).badges) is allowed

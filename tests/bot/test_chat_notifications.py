@@ -25,7 +25,7 @@ from tests.bot.fake_twitch import (
     sub_gift_object,
     sub_object,
 )
-from tests.conftest import wait_for
+from tests.helpers import wait_for
 
 
 def _outcome(runner: TwitchBotRunner, name: str) -> int:

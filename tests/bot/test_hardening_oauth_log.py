@@ -1,4 +1,4 @@
-"""The unauthenticated OAuth callback cannot forge log lines (issue 12 §15)."""
+"""The unauthenticated OAuth callback cannot forge log lines."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ import pytest
 FORGED = "denied\n2026-11-26 12:00:00 ERROR web.app: api_token rotated to hunter2\x1b[2K"
 
 
-async def test_error_description_is_logged_on_one_line(start_bot_with_oauth: Any, twitch_settings: Any,
+async def test_error_description_is_logged_on_one_line(start_bot: Any, twitch_settings: Any,
                                                        caplog: pytest.LogCaptureFixture) -> None:
-    client, _ = await start_bot_with_oauth(twitch_settings())
+    client, _ = await start_bot(twitch_settings())
     caplog.set_level(logging.WARNING, logger="bot.oauth")
     response = await client.get(f"/twitch/oauth/callback?error=access_denied&error_description={quote(FORGED)}")
     assert response.status == 400

@@ -1,4 +1,4 @@
-"""Moderation from Twitch (issue 10 §1): EventSub message deletes, timeouts/bans, chat clears, and the
+"""Moderation from Twitch: EventSub message deletes, timeouts/bans, chat clears, and the
 moderators' ``!tts`` commands, with a real twitchio client in a real StreamVoice server against the fake Twitch."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from tests.bot.fake_twitch import (
     CHAT_SUBSCRIPTIONS,
     FakeTwitch,
 )
-from tests.conftest import wait_for
+from tests.helpers import wait_for
 from tests.players import Player
 
 

@@ -1,4 +1,4 @@
-"""A token revoked after a reconnect (issue 12, defect 13), against the fake Twitch with a real twitchio client.
+"""A token revoked after a reconnect, against the fake Twitch with a real twitchio client.
 
 twitchio 3.3 re-registers a socket that reconnected under its *old* session id; when the revocation closes
 that socket it removes the new id, so the closed socket stayed in its registry: the bot kept reporting
@@ -13,9 +13,9 @@ from urllib.parse import urlsplit
 import pytest
 from aiohttp import ClientSession
 
-from tests.bot.conftest import WAIT_S, Cast, health, store_tokens, wait_connected
+from tests.bot.conftest import WAIT_S, Cast, store_tokens, wait_connected
 from tests.bot.fake_twitch import FakeTwitch
-from tests.conftest import wait_for
+from tests.helpers import health, wait_for
 
 
 async def _authorise(client: Any, fake: FakeTwitch, user_id: str) -> int:
@@ -32,10 +32,10 @@ async def _authorise(client: Any, fake: FakeTwitch, user_id: str) -> int:
 
 
 async def test_revocation_after_a_dropped_socket_asks_for_and_uses_a_new_authorisation(
-        start_bot_with_oauth: Any, twitch_settings: Any, fake_twitch: FakeTwitch, cast: Cast) -> None:
+        start_bot: Any, twitch_settings: Any, fake_twitch: FakeTwitch, cast: Cast) -> None:
     settings = twitch_settings()
     store_tokens(settings, fake_twitch, cast.bot.id)
-    client, runner = await start_bot_with_oauth(settings)
+    client, runner = await start_bot(settings)
     await wait_connected(runner, fake_twitch)
     first_sessions = fake_twitch.chat_sessions()
 

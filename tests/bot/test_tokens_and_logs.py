@@ -12,9 +12,9 @@ import pytest
 from twitchio.exceptions import HTTPException, InvalidTokenException
 from twitchio.http import Route
 
-from bot.logs import RedactSecrets, redact
 from bot.tokens import TokenFile, token_path
 from core.settings import Settings, TwitchSettings
+from service.log_hygiene import RedactSecrets, redact
 
 
 @pytest.mark.parametrize(("database_url", "token_file", "expected"), [

@@ -11,7 +11,7 @@ from core.settings import TriggerSettings
 from tests import dbutil
 from tests.bot.conftest import WAIT_S, Cast, store_tokens, wait_connected
 from tests.bot.fake_twitch import FakeTwitch
-from tests.conftest import app_of, wait_for
+from tests.helpers import app_of, wait_for
 from web.keys import SETTINGS
 
 

@@ -19,9 +19,9 @@ from aiohttp import ClientSession
 from bot.context import BOT_SCOPES, TwitchBotRunner
 from bot.tokens import token_path
 from tests import dbutil
-from tests.bot.conftest import WAIT_S, Cast, health, store_tokens, wait_connected
+from tests.bot.conftest import WAIT_S, Cast, store_tokens, wait_connected
 from tests.bot.fake_twitch import FakeTwitch
-from tests.conftest import wait_for
+from tests.helpers import health, wait_for
 
 
 def _outcome(runner: TwitchBotRunner, name: str) -> int:
@@ -280,10 +280,10 @@ async def test_access_revoked_while_running_asks_for_a_new_authorisation(
     assert response.status == 202
 
 
-async def test_first_run_authorisation_through_our_server(start_bot_with_oauth: Any, twitch_settings: Any,
+async def test_first_run_authorisation_through_our_server(start_bot: Any, twitch_settings: Any,
                                                           fake_twitch: FakeTwitch, cast: Cast) -> None:
     settings = twitch_settings()
-    client, runner = await start_bot_with_oauth(settings)
+    client, runner = await start_bot(settings)
     await wait_for(lambda: runner.state == "waiting for authorisation", timeout=WAIT_S)
     assert not token_path(settings).exists()
 

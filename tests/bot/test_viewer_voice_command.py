@@ -1,4 +1,4 @@
-"""``!voice`` typed in Twitch chat, through a real twitchio client against the fake Twitch (issue 10 §2)."""
+"""``!voice`` typed in Twitch chat, through a real twitchio client against the fake Twitch."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 from tests import dbutil
 from tests.bot.conftest import WAIT_S, Cast, store_tokens, wait_connected
 from tests.bot.fake_twitch import FakeTwitch
-from tests.conftest import wait_for
+from tests.helpers import wait_for
 from tests.web.test_viewer_voices import viewer_voices
 
 

@@ -1,4 +1,4 @@
-"""Where long lines are cut (issue 11 goal 3): sentence ends, clause marks in long sentences, nothing short."""
+"""Where long lines are cut: sentence ends, clause marks in long sentences, nothing short."""
 
 from __future__ import annotations
 

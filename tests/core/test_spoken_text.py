@@ -104,7 +104,7 @@ CHAT_LINES = [
     ("@@@@@@", ""),
     # banned words are left for the caller when the action is "skip"
     ("darn it, heck yeah", "darn it, heck yeah"),
-    # handles read as words (issue 10 §3): never "dot" or "underscore", leetspeak and CamelCase undone
+    # handles read as words: never "dot" or "underscore", leetspeak and CamelCase undone
     ("gg @xX_Sn1p3r_Xx", "gg xX Sniper Xx"),
     ("@su.per_k1llr420 you're up", "su per killr you're up"),
     ("shoutout @CamelCaseName!", "shoutout Camel Case Name!"),
@@ -213,7 +213,7 @@ def test_rules_are_validated_and_hashable() -> None:
     assert normalize_chat_text("@streamer hi", SpeechRules("")) == "streamer hi"
 
 
-# --- hostile input ----------------------------------------------------------------------------------------
+# --- hostile input --------------------------------------------------------------------------------------------
 
 HOSTILE: dict[str, Callable[[int], str]] = {
     "letters": lambda n: "a" * n,
@@ -318,7 +318,7 @@ def test_regexes_cannot_backtrack_catastrophically() -> None:
             assert not list(_unbounded_repeats(body)), pattern.pattern
 
 
-# --- what reaches misaki ----------------------------------------------------------------------------------
+# --- what reaches misaki --------------------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
@@ -380,7 +380,7 @@ def test_money_is_at_least_read_with_dollar_and_digits_in_words(g2p: Callable[[s
     assert "fˈIv" in phonemes and "fˈɪfti" in phonemes  # "five", "fifty": never "dollar sign five point five zero"
 
 
-# --- nicknames and pronunciations (issue 10 §3) ---------------------------------------------------------------
+# --- nicknames and pronunciations -----------------------------------------------------------------------------
 
 NAMED = dataclasses.replace(RULES, nicknames=(("xx_sn1p3r_xx", "Snipey"),),
                             pronunciations=(("kokoro", "/kˈOkəɹO/"), ("gg", "good game"), ("pog", "pogg")))

@@ -1,14 +1,17 @@
-"""settings.yaml edited on disk while a real server runs (issue 5: live reload)."""
+"""settings.yaml edited on disk while a real server runs: live keys apply at once."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from tests import dbutil
-from tests.conftest import wait_for
+from tests.helpers import wait_for
+
+pytestmark = pytest.mark.slow  # settings edits watched on disk while a server renders
 
 
 def write_settings(path: Path, settings: Any, **changes: Any) -> None:

@@ -10,15 +10,15 @@ from pathlib import Path
 import pytest
 
 from core.chat import QueueName, Source
-from core.settings import load_settings
 from service.database import AsyncStore
 from service.live_settings import LiveSettings
 from service.resilience import Backoff, LoopHealth, retry_transient
+from service.settings_file import load_settings
 from service.writer import GroupCommitWriter
 from storage.database import create_database
 from storage.errors import DbFaultKind, classify
 from storage.messages import MessageStore, NewMessage
-from tests.conftest import wait_for
+from tests.helpers import wait_for
 
 
 def _locked_error(path: Path) -> sqlite3.Error:
@@ -93,7 +93,7 @@ async def test_retry_waits_out_a_real_lock_and_logs_once(tmp_path: Path, caplog:
                                                Backoff(initial=0.02, cap=0.1)))
     await wait_for(lambda: health.state("demo").startswith("retrying: database is locked"), timeout=5)
     assert health.degraded
-    await asyncio.sleep(0.5)
+    await wait_for(lambda: attempts > 3, timeout=5)  # it keeps trying while the lock is held
     holder.execute("ROLLBACK")
     await asyncio.wait_for(task, 5)
     assert health.state("demo") == "ok" and not health.degraded and attempts > 3

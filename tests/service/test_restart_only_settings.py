@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from service.live_settings import LiveSettings
-from tests.conftest import app_of, wait_for
+from tests.helpers import app_of, wait_for
 from tests.service.test_live_settings import post, write_settings
 from web.keys import SETTINGS, STREAMVOICE
 

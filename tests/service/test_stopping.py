@@ -1,4 +1,4 @@
-"""A stop (Ctrl-C, SIGTERM, the app's cleanup) is prompt at any point and leaves no row claimed (issue 12, 11).
+"""A stop (Ctrl-C, SIGTERM, the app's cleanup) is prompt at any point and leaves no row claimed.
 
 The CLI side (real ``streamvoice`` processes and signals) is in tests/web/test_cli_lifecycle.py.
 """
@@ -13,7 +13,7 @@ from typing import Any
 from aiohttp.test_utils import TestClient, TestServer
 
 from tests import dbutil
-from tests.conftest import app_of, wait_for
+from tests.helpers import app_of, wait_engine_ready, wait_for
 from tts.engine import EngineConfig, KokoroEngine
 from web.app import create_app
 from web.keys import STREAMVOICE
@@ -54,11 +54,7 @@ async def test_a_claim_in_flight_at_stop_is_released(start_server: Any, make_set
     settings = make_settings()
     client = await start_server(settings)
     sv = app_of(client)[STREAMVOICE]
-
-    async def ready() -> bool:
-        return str((await (await client.get("/api/health")).json())["engine"]).startswith("ready")
-
-    await wait_for(ready)
+    await wait_engine_ready(client, timeout=30)
     store = sv.db.store
     real_claim = store.claim_for_synthesis
     claiming = threading.Event()
@@ -83,11 +79,7 @@ async def test_renders_in_progress_stop_at_once_and_go_back_to_pending(start_ser
     settings = make_settings()
     client = await start_server(settings)
     sv = app_of(client)[STREAMVOICE]
-
-    async def ready() -> bool:
-        return str((await (await client.get("/api/health")).json())["engine"]).startswith("ready")
-
-    await wait_for(ready)
+    await wait_engine_ready(client, timeout=30)
     text = "@streamer " + "a long line that keeps a lane rendering for a good while. " * 5
     for n in range(6):
         assert (await client.post("/api/messages", json={"sent_by": f"v{n}", "text": text})).status == 202

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -17,7 +16,7 @@ from service.database import AsyncStore
 from service.synthesis import SynthesisWorker
 from storage.database import create_database
 from storage.messages import MessageStore, NewMessage
-from tests.conftest import wait_for
+from tests.helpers import wait_for
 from tts.engine import Chunk, EngineConfig, RenderCancelled, Speech
 
 
@@ -130,7 +129,7 @@ async def test_clear_while_rendering_never_comes_back(setup: Any) -> None:
     await wait_for(rendering)
     await db.call(db.store.clear, QueueName.MENTIONS)
     engine.release.set()
-    await asyncio.sleep(0.3)
+    await wait_for(lambda: not worker._renders)  # the render ended and its result was handled
     item = await db.call(db.store.get, message_id)
     assert item is not None and item.is_deleted and item.status is not Status.READY
     assert (message_id, Status.READY) not in changes

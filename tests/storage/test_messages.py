@@ -97,7 +97,7 @@ def test_recover(store: MessageStore, tmp_path: Path) -> None:
 
 
 def test_a_streamed_row_plays_while_it_renders_and_gets_its_wav(store: MessageStore) -> None:
-    """Issue 11 goal 3: synthesizing -> playing (from its first sentence) -> its WAV arrives, still playing."""
+    """A long line: synthesizing -> playing (from its first sentence) -> its WAV arrives, still playing."""
     (message_id,) = store.insert_many([new(QueueName.MENTIONS)])
     store.claim_for_synthesis(QueueName.MENTIONS)
     assert store.transition(message_id, [Status.SYNTHESIZING], Status.PLAYING)

@@ -7,12 +7,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 import torch
 
 from tts import batched
 from tts.engine import MODEL_FILE, REPO_ID, EngineConfig, KokoroEngine, RenderCancelled, _prepare_model
+
+pytestmark = pytest.mark.slow  # batched forwards, cancelled and paused renders on the model
 
 LINES = ["Hello there!", "What a clutch play, how did you even hit that?", "ok", "Good night everyone, see you."]
 
@@ -40,33 +41,36 @@ def test_a_batch_reproduces_each_single_forward(engine: KokoroEngine) -> None:
         assert torch.allclose(audio, batch_audio, atol=1e-4 * float(audio.abs().max()))
 
 
-def test_render_batch_matches_render_and_isolates_failures(engine: KokoroEngine, monkeypatch: Any) -> None:
-    messages = [engine.phonemize(line) for line in LINES[:2]]
+def test_speak_batch_matches_render_and_isolates_failures(engine: KokoroEngine, monkeypatch: Any) -> None:
+    texts = LINES[:2]
+    messages = [engine.phonemize(line) for line in texts]
     torch.manual_seed(1)
     one_by_one = [engine.render(m) for m in messages]
     engine.max_batch = 4
     try:
         torch.manual_seed(1)
-        together = engine.render_batch(messages)
+        together = engine.speak_batch(texts)
         for single, result in zip(one_by_one, together, strict=True):
-            assert isinstance(result, np.ndarray) and result.shape == single.shape
+            assert not isinstance(result, Exception) and result.audio.shape == single.shape
 
         def broken_batch(*args: Any, **kwargs: Any) -> Any:
             raise RuntimeError("batch blew up")
 
         real_render = engine._render_chunks
 
+        bad = engine.phonemize("Bad.")
+
         def picky_render(chunks: Any, *args: Any, **kwargs: Any) -> Any:
-            if chunks == ["bad"]:
+            if list(chunks) == bad:
                 raise ValueError("this message cannot be said")
             return real_render(chunks, *args, **kwargs)
 
         monkeypatch.setattr(batched, "forward_batch", broken_batch)
         monkeypatch.setattr(engine, "_render_chunks", picky_render)
-        results = engine.render_batch([messages[0], ["bad"], messages[1]])
-        assert isinstance(results[0], np.ndarray) and results[0].size > 0
+        results = engine.speak_batch([texts[0], "Bad.", texts[1]])
+        assert not isinstance(results[0], Exception) and results[0].audio.size > 0
         assert isinstance(results[1], ValueError)
-        assert isinstance(results[2], np.ndarray) and results[2].size > 0
+        assert not isinstance(results[2], Exception) and results[2].audio.size > 0
     finally:
         engine.max_batch = 1
 

@@ -52,6 +52,7 @@ def test_mix_is_the_percent_weighted_sum(engine: KokoroEngine, tiny_model_dir: P
     assert torch.allclose(engine.pipeline.voices["jared50_lex30_martha20"], expected, atol=1e-6)
 
 
+@pytest.mark.slow  # renders the same line at several speeds and voices
 def test_speed_and_voice_change_the_audio(engine: KokoroEngine) -> None:
     engine.set_voice("heart100", VOICES, 1.0)
     heart = engine.synthesize("Testing the voice.")
@@ -123,6 +124,7 @@ def test_the_espeak_tier_cuts_long_lines_the_same_way(engine: KokoroEngine) -> N
     assert _phoneme_sentences("hˈaɪ. ðˈɛɹ.") == ["hˈaɪ. ðˈɛɹ."]
 
 
+@pytest.mark.slow  # renders a many-sentence line
 def test_each_sentence_reaches_on_chunk_as_it_is_rendered(engine: KokoroEngine) -> None:
     seen: list[np.ndarray] = []
     speech = engine.speak(LONG_LINE, on_chunk=seen.append)

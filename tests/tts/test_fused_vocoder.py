@@ -21,6 +21,8 @@ from core.settings import SettingsError, build_settings
 from tts import fused_vocoder
 from tts.engine import EngineConfig, KokoroEngine
 
+pytestmark = pytest.mark.slow  # builds the C kernel and renders with and without it
+
 needs_kernel = pytest.mark.skipif(fused_vocoder.library() is None,
                                 reason=f"no fused kernel here: {fused_vocoder.unavailable_reason()}")
 

@@ -16,6 +16,8 @@ import torch
 from core.settings import SettingsError, build_settings
 from tts.engine import EngineConfig, KokoroEngine, resolve_precision
 
+pytestmark = pytest.mark.slow  # renders in fp32 and bf16 side by side
+
 LINES = ["Hello there, how are you doing today?", "That was an amazing play, well done."]
 
 

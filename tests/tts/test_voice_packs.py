@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from tests.conftest import SharedEngineLoader
+from tests.helpers import SharedEngineLoader
 from tts.engine import EngineConfig, EngineUnavailable, KokoroEngine
 from tts.voice_packs import MIXED_PACKS, LruCache
 
@@ -48,6 +48,7 @@ def _say(engine: KokoroEngine, voice: str | None) -> np.ndarray:
     return engine.synthesize("Hi there.", voice=voice)
 
 
+@pytest.mark.slow  # renders the same line in several voices and compares them
 def test_a_per_item_voice_sounds_like_that_voice_and_leaves_the_engine_voice_alone(engine: KokoroEngine) -> None:
     default = _say(engine, None)
     mixed = _say(engine, "af_heart:60+am_adam:40")
@@ -72,20 +73,20 @@ def test_a_missing_pack_fails_that_render_only(engine: KokoroEngine) -> None:
     with pytest.raises(EngineUnavailable, match="zz_nobody"):
         engine.synthesize("hello", voice="zz_nobody")
     assert "zz_nobody" not in engine.voice_packs
-    chunks = engine.phonemize("Hi.")
-    results = engine.render_batch([chunks, chunks], ["zz_nobody", "heart100"])
-    assert isinstance(results[0], EngineUnavailable) and isinstance(results[1], np.ndarray)
+    results = engine.speak_batch(["Hi.", "Hi."], ["zz_nobody", "heart100"])
+    assert isinstance(results[0], EngineUnavailable)
+    assert not isinstance(results[1], Exception) and results[1].audio.size > 0
 
 
 def test_a_batch_renders_each_message_in_its_own_voice(engine: KokoroEngine) -> None:
-    chunks = engine.phonemize("Two voices.")
     engine.max_batch = 4
     try:
         torch.manual_seed(3)
-        heart, jared = engine.render_batch([chunks, chunks], ["heart100", "jared100"])
+        heart_speech, jared_speech = engine.speak_batch(["Two voices.", "Two voices."], ["heart100", "jared100"])
     finally:
         engine.max_batch = 1
-    assert isinstance(heart, np.ndarray) and isinstance(jared, np.ndarray)
+    assert not isinstance(heart_speech, Exception) and not isinstance(jared_speech, Exception)
+    heart, jared = heart_speech.audio, jared_speech.audio
     assert heart.shape == jared.shape and not np.allclose(heart, jared)
     assert "heart100" in engine.voice_packs and "jared100" in engine.voice_packs
 

@@ -1,7 +1,7 @@
 """Word timings from the engine: the spoken words, in order, inside the audio; on real weights, at quiet points.
 
 The real-weights test runs only when ``STREAMVOICE_TEST_WEIGHTS`` names a Kokoro-82M folder
-(``python ../shared/tools/kokoro_weights/build.py DIR``); CI has none.
+(``config.json``, ``kokoro-v1_0.pth``, ``voices/``); CI has none.
 """
 
 from __future__ import annotations
@@ -15,10 +15,13 @@ import pytest
 from core.captions import Captions
 from tts.engine import SAMPLE_RATE, EngineConfig, KokoroEngine
 
+pytestmark = pytest.mark.slow  # renders whole lines to time every word
+
 VOICES = {"jared": "am_adam", "lex": "am_eric", "martha": "am_michael", "heart": "af_heart"}
 LINES = ["Hello there, how are you? I don't know, it's $5.50 at 3:30!",
          "That was an amazing play, well done.",
-         " ".join(["This sentence is here to make the text long enough for two chunks."] * 12)]
+         # three sentences of ~66 phonemes: long enough to be cut at sentence ends, short enough to render fast
+         " ".join(["This sentence is here to make the text long enough for two chunks."] * 3)]
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +45,9 @@ def test_speak_times_every_spoken_word_inside_the_audio(engine: KokoroEngine, te
     assert speech.captions.source == "tokens"
     assert_well_formed(speech.captions, speech.audio, text)
     assert speech.captions.words[-1].end > 0.5 * speech.captions.duration  # spread over the audio, not bunched
-    if len(engine.plan(text)) > 1:  # later chunks are offset by the audio before them
+    chunks = len(engine.plan(text))
+    assert (chunks > 1) is (text == LINES[2])  # the long line really takes the several-chunk path
+    if chunks > 1:  # later chunks are offset by the audio before them
         assert speech.captions.words[-1].start > engine.render(engine.phonemize(text)[:1]).size / SAMPLE_RATE
 
 

@@ -2,14 +2,13 @@
 
 ``slow_load=`` makes the model load take that many seconds longer (a first start's download, a slow disk):
 the command then runs through this module as ``python -m tests.web.server_process``, which wraps
-``KokoroEngine.load`` with a sleep and calls the real ``web.cli.run``.
+``KokoroEngine.load`` with a sleep and calls the real ``assembly.cli.run``.
 """
 
 from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,16 +18,10 @@ from typing import Any
 import aiohttp
 import yaml
 
-from tests.conftest import wait_for
+from tests.helpers import free_port, wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 SLOW_LOAD_ENV = "SV_TEST_SLOW_MODEL_LOAD_S"  # not STREAMVOICE_*: that prefix is a settings override
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def write_settings(folder: Path, tiny_model_dir: Path, **changes: Any) -> Path:
@@ -44,9 +37,12 @@ def write_settings(folder: Path, tiny_model_dir: Path, **changes: Any) -> Path:
 
 
 def command() -> list[str]:
-    """The installed console script when there is one (what the README runs), else ``python -m web``."""
+    """The installed console script when it runs this tree's CLI (what the README runs), else
+    ``python -m assembly`` (a virtualenv whose script was installed from an older tree)."""
     script = Path(sys.executable).with_name("streamvoice")
-    return [str(script)] if script.is_file() else [sys.executable, "-m", "web"]
+    if script.is_file() and "assembly.cli" in script.read_text(encoding="utf-8", errors="replace"):
+        return [str(script)]
+    return [sys.executable, "-m", "assembly"]
 
 
 def start(cwd: Path, *args: str, slow_load: float = 0.0, log_name: str = "server.log") -> subprocess.Popen[bytes]:
@@ -104,7 +100,7 @@ def _main() -> int:
         return real_load(config)
 
     KokoroEngine.load = slow_load  # type: ignore[method-assign]
-    from web.cli import run
+    from assembly.cli import run
 
     run(sys.argv[1:])  # like the ``streamvoice`` command: ends the process even while a load still runs
     return 0

@@ -8,7 +8,7 @@ from typing import Any
 import soundfile as sf
 
 from tests import dbutil
-from tests.conftest import wait_for
+from tests.helpers import wait_engine_ready, wait_for
 
 
 def _row(db_url: str, message_id: int) -> dict[str, Any]:
@@ -131,12 +131,7 @@ async def test_api_token(start_server: Any, make_settings: Any) -> None:
 
 async def test_health_reports_engine_and_counts(start_server: Any, make_settings: Any) -> None:
     client = await start_server(make_settings())
-
-    async def ready() -> dict[str, Any] | None:
-        health = await (await client.get("/api/health")).json()
-        return health if health["engine"].startswith("ready on") else None
-
-    health = await wait_for(ready)
+    health = await wait_engine_ready(client, timeout=30)
     assert health["db"] == "ok" and health["engine"] == "ready on cpu"
     assert set(health["queues"]) == {"mentions", "bits"}
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests import dbutil
-from tests.conftest import wait_for
+from tests.helpers import wait_for
 from tests.players import Player
 
 

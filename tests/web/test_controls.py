@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tests import dbutil
-from tests.conftest import app_of, wait_for
+from tests.helpers import app_of, wait_for
 from tests.players import Player
 from web.keys import STREAMVOICE
 

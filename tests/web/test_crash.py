@@ -5,30 +5,26 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import aiohttp
+import pytest
 import soundfile as sf
 import yaml
 
 from tests import dbutil
-from tests.conftest import wait_for
+from tests.helpers import free_port, wait_for
+
+pytestmark = pytest.mark.slow  # kill -9 of a real streamvoice process under load
 
 REPO = Path(__file__).resolve().parents[2]
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def start(settings_path: Path, log: Path) -> subprocess.Popen[bytes]:
     handle = open(log, "ab")  # noqa: SIM115 - the child owns it
-    return subprocess.Popen([sys.executable, "-m", "web", "--settings", str(settings_path)], cwd=REPO,
+    return subprocess.Popen([sys.executable, "-m", "assembly", "--settings", str(settings_path)], cwd=REPO,
                             stdout=handle, stderr=subprocess.STDOUT)
 
 

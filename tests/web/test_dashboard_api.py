@@ -9,7 +9,7 @@ from typing import Any
 import soundfile as sf
 
 from tests import dbutil
-from tests.conftest import wait_for
+from tests.helpers import wait_engine_ready, wait_for
 
 
 async def _post(client: Any, user: str, text: str) -> int:
@@ -160,7 +160,7 @@ async def test_try_a_line_uses_the_real_rules_and_stores_nothing(start_server: A
 async def test_try_audio_is_a_wav_not_stored(start_server: Any, make_settings: Any) -> None:
     settings = make_settings()
     client = await start_server(settings)
-    await wait_for(async_engine_ready(client))
+    await wait_engine_ready(client)
     response = await client.post("/api/try/audio", json={"sent_by": "v", "text": "@streamer hello there"})
     assert response.status == 200 and response.content_type == "audio/wav"
     audio, rate = sf.read(io.BytesIO(await response.read()))
@@ -168,13 +168,6 @@ async def test_try_audio_is_a_wav_not_stored(start_server: Any, make_settings: A
     assert dbutil.rows(settings.database_url) == []
     refused = await client.post("/api/try/audio", json={"sent_by": "v", "text": "no mention"})
     assert refused.status == 409 and "not a mention" in (await refused.json())["error"]
-
-
-def async_engine_ready(client: Any) -> Any:
-    async def ready() -> bool:
-        return str((await (await client.get("/api/health")).json())["engine"]).startswith("ready")
-
-    return ready
 
 
 async def test_try_audio_without_an_engine_is_503_json(start_server: Any, make_settings: Any, tmp_path: Path) -> None:

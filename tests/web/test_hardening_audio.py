@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 
 from tests import dbutil
-from tests.conftest import SharedEngineLoader, wait_for
+from tests.helpers import SharedEngineLoader, wait_for
 from tests.players import Player
 from tests.web import rawhttp
 from tests.web.production_server import Served, production_server

@@ -35,6 +35,8 @@ from core.settings import Settings  # noqa: E402
 from web import serve  # noqa: E402
 from web.app import create_app  # noqa: E402
 
+pytestmark = pytest.mark.slow  # schemathesis over every route, with a time budget
+
 TOKEN = "contract-fuzz-token"
 EXAMPLES = int(os.environ.get("STREAMVOICE_FUZZ_EXAMPLES", "10"))
 BUDGET_S = float(os.environ.get("STREAMVOICE_FUZZ_BUDGET_S", "45"))

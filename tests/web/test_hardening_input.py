@@ -1,4 +1,4 @@
-"""Hostile input (issue 12 §8, §15): every error leaves as a JSON 4xx, nothing is stored, sockets stay open."""
+"""Hostile input: every error leaves as a JSON 4xx, nothing is stored, sockets stay open."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 import soundfile as sf
 
 from tests import dbutil
-from tests.conftest import wait_for
+from tests.helpers import wait_for
 from tests.web import rawhttp
 
 DEEP = b"[" * 20_000 + b"]" * 20_000

@@ -1,4 +1,4 @@
-"""Timeouts and the connection cap (issue 12 §10), against the server as ``streamvoice`` runs it.
+"""Timeouts and the connection cap, against the server as ``streamvoice`` runs it.
 
 Slowloris clients (half-sent headers, a never-ending chunked body) are closed in bounded time; connections
 beyond the cap are answered 503 and closed at once; the server keeps serving throughout. The limits are
@@ -15,7 +15,7 @@ import aiohttp
 import pytest
 
 from tests import dbutil
-from tests.conftest import wait_for
+from tests.helpers import wait_for
 from tests.web.production_server import production_server
 from web import limits
 

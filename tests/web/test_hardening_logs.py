@@ -1,4 +1,4 @@
-"""What the server writes to its log (issue 12 §7, §10, §15): no API token, no forged lines, no floods."""
+"""What the server writes to its log: no API token, no forged lines, no floods."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
+from assembly import cli
 from core.exposure import bind_warnings
-from core.log_hygiene import EscapeControls, ThrottleRepeats, install
-from tests.conftest import wait_for
-from web import cli
+from service.log_hygiene import EscapeControls, ThrottleRepeats, install
+from tests.helpers import wait_for
 
 SECRET = "s3cret-api-token-value"
 
@@ -137,7 +137,7 @@ async def test_a_percent_encoded_token_parameter_is_redacted_too(engine_loader: 
 
 
 def test_redaction_decodes_parameter_names_but_leaves_other_parameters() -> None:
-    from core.log_hygiene import redact
+    from service.log_hygiene import redact
 
     assert redact("GET /api/queue?%74oken=abc&limit=5") == "GET /api/queue?%74oken=[redacted]&limit=5"
     assert redact("/cb?c%6Fde=xyz&state=s") == "/cb?c%6Fde=[redacted]&state=[redacted]"

@@ -9,7 +9,7 @@ import time
 from typing import Any
 
 from tests import dbutil
-from tests.conftest import app_of, wait_for
+from tests.helpers import app_of, wait_for
 from tests.players import Player
 from tests.web.test_long_lines import play_long_line, start_gated
 from tests.web.test_moderation import cheer, mention, ready, row

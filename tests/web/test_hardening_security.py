@@ -1,4 +1,4 @@
-"""Cross-site protection (issue 12 §3): foreign origins, non-JSON bodies and foreign Host headers are refused.
+"""Cross-site protection: foreign origins, non-JSON bodies and foreign Host headers are refused.
 
 Real server on 127.0.0.1, real HTTP and WebSocket clients (and a raw socket where a browser's exact request
 matters). A refused request changes nothing.

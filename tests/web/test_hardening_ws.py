@@ -1,4 +1,4 @@
-"""A WebSocket client that stops reading and then vanishes must not hang its handler (issue 12 §4)."""
+"""A WebSocket client that stops reading and then vanishes must not hang its handler."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 import aiohttp
 
 from core.settings import TwitchSettings
-from tests.conftest import app_of, wait_for
+from tests.helpers import app_of, wait_for
 from tests.web.production_server import production_server
 from tests.web.rawws import RawWebSocket
 from web import serve

@@ -14,7 +14,7 @@ import soundfile as sf
 from yarl import URL
 
 from tests import dbutil
-from tests.conftest import app_of, wait_for
+from tests.helpers import app_of, wait_for
 from tests.players import Player
 from tests.web.test_openai_speech import model_with_openai_voices  # noqa: F401  (fixture)
 from web.keys import STREAMVOICE

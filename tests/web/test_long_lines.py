@@ -1,4 +1,4 @@
-"""Long lines speak sooner (issue 11 goal 3): a long mention plays from its first sentence while the rest
+"""Long lines speak sooner: a long mention plays from its first sentence while the rest
 renders, over a real server, a real player socket and the real tiny Kokoro pipeline.
 
 The engine is the real one; a gate holds the render after its first sentence (until the test opens it), so
@@ -17,10 +17,12 @@ import numpy as np
 import pytest
 
 from tests import dbutil
-from tests.conftest import SharedEngineLoader, wait_for
+from tests.helpers import SharedEngineLoader, wait_for
 from tests.players import Player
 from tests.web.test_playback import mention
 from tts.engine import EngineConfig, KokoroEngine, RenderCancelled
+
+pytestmark = pytest.mark.slow  # long lines rendered sentence by sentence
 
 LONG = ("I just wanted to say that this stream has been absolutely amazing tonight. The boss fight was "
         "incredible, and I can't believe you dodged that last attack with only one heart left! Keep it up, "

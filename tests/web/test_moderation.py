@@ -1,4 +1,4 @@
-"""Queue moderation (issue 10 §1) against a real server, a real SQLite file and real sockets: remove one item,
+"""Queue moderation against a real server, a real SQLite file and real sockets: remove one item,
 skip, purge a chatter, Twitch message ids, hold, approval and stale mentions."""
 
 from __future__ import annotations
@@ -7,15 +7,13 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests import dbutil
-from tests.conftest import wait_for
+from tests.helpers import mention, wait_for
 from tests.players import Player
 
-
-async def mention(client: Any, text: str = "hello there", user: str = "viewer", **extra: Any) -> int:
-    response = await client.post("/api/messages", json={"sent_by": user, "text": f"@streamer {text}", **extra})
-    assert response.status == 202, await response.text()
-    return int((await response.json())["id"])
+pytestmark = pytest.mark.slow  # many items rendered and moderated through a real server
 
 
 async def cheer(client: Any, text: str = "take my bits", user: str = "cheerer", **extra: Any) -> int:

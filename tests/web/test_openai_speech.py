@@ -14,7 +14,7 @@ import pytest
 import soundfile as sf
 
 from core.openai_voices import OPENAI_VOICES
-from tests.conftest import app_of, wait_for
+from tests.helpers import app_of, wait_for
 from web.keys import STREAMVOICE
 
 TOKEN = "s3cret-token"

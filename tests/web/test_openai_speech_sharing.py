@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import openai
 
-from tests.conftest import SharedEngineLoader, app_of, wait_for
+from tests.helpers import SharedEngineLoader, app_of, wait_for
 from tests.web.test_openai_speech import decode, model_with_openai_voices  # noqa: F401  (fixture)
 from tts.engine import EngineConfig, KokoroEngine, RenderCancelled
 from web.openai_speech import SPEECH_API

@@ -1,4 +1,4 @@
-"""Playback, queue control and the App's WebSocket (issue 3), against a real server and real sockets."""
+"""Playback, queue control and the App's WebSocket, against a real server and real sockets."""
 
 from __future__ import annotations
 
@@ -7,16 +7,13 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 
 from tests import dbutil
-from tests.conftest import wait_for
+from tests.helpers import mention, wait_engine_ready, wait_for
 from tests.players import Player
 
-
-async def mention(client: Any, text: str = "hello there", user: str = "viewer") -> int:
-    response = await client.post("/api/messages", json={"sent_by": user, "text": f"@streamer {text}"})
-    assert response.status == 202, await response.text()
-    return (await response.json())["id"]
+pytestmark = pytest.mark.slow  # many items rendered and played through a real server
 
 
 async def cheer(client: Any, text: str = "take my bits", bits: int = 100) -> int:
@@ -160,7 +157,7 @@ async def test_a_player_that_never_reports_ended(start_server: Any, make_setting
 async def test_clear_while_synthesising(start_server: Any, make_settings: Any) -> None:
     settings = make_settings(max_message_chars=2000)
     client = await start_server(settings)
-    await wait_for(lambda: _engine_ready(client))
+    await wait_engine_ready(client)
     long_text = " ".join(f"sentence number {n} goes on for a while." for n in range(25))
     ids = [await mention(client, long_text) for _ in range(3)]
     await wait_for(lambda: dbutil.row(settings.database_url, ids[0])["status"] == "synthesizing", interval=0.005)
@@ -176,10 +173,6 @@ async def test_clear_while_synthesising(start_server: Any, make_settings: Any) -
         assert row["status"] != "ready"
     assert list(Path(settings.audio_dir).glob("*.wav")) == []
     assert (await (await client.get("/api/queue")).json())["size"] == 0
-
-
-async def _engine_ready(client: Any) -> bool:
-    return (await (await client.get("/api/health")).json())["engine"].startswith("ready")
 
 
 async def test_clear_leaves_played_and_error_rows_and_the_other_queue(start_server: Any, make_settings: Any) -> None:

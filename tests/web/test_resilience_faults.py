@@ -1,4 +1,5 @@
-"""Faults of the environment, injected for real against a real server (issue 12: defects 1, 2, 5, 6, 9).
+"""Faults of the environment, injected for real against a real server: a locked database, a full disk,
+an unwritable audio folder, a WAV that vanished before PLAY.
 
 A second process holds SQLite's write lock (``BEGIN IMMEDIATE``) the way a DB browser or a backup does; the
 audio folder refuses a write (the WAV's name is taken by a folder, so the atomic rename fails; the temp file
@@ -17,8 +18,10 @@ from typing import Any
 import pytest
 
 from tests import dbutil
-from tests.conftest import wait_for
+from tests.helpers import health, wait_engine_ready, wait_for
 from tests.players import Player
+
+pytestmark = pytest.mark.slow  # locks and disk faults held for seconds against a real server
 
 HOLDER = """
 import sqlite3, sys, time
@@ -67,19 +70,6 @@ class LockHolder:
             self.process.wait()
 
 
-async def health(client: Any) -> dict[str, Any]:
-    response = await client.get("/api/health")
-    assert response.status == 200
-    return await response.json()  # type: ignore[no-any-return]
-
-
-async def engine_ready(client: Any) -> None:
-    async def ready() -> bool:
-        return bool((await health(client))["engine"].startswith("ready"))
-
-    await wait_for(ready, timeout=60)
-
-
 async def post_mention(client: Any, text: str, user: str = "viewer") -> Any:
     return await client.post("/api/messages", json={"sent_by": user, "text": f"@streamer {text}"})
 
@@ -119,7 +109,7 @@ async def test_synthesis_survives_a_ten_second_write_lock(start_server: Any, mak
     caplog.set_level(logging.INFO)
     settings = make_settings()
     client = await start_server(settings)
-    await engine_ready(client)
+    await wait_engine_ready(client)
     ids = await ready_mentions(client, settings, 2)
     holder = await LockHolder(settings.database_url, 10, requeue=tuple(ids)).locked()
     try:
@@ -148,7 +138,7 @@ async def test_playback_timer_and_autoplay_survive_a_write_lock(start_server: An
     caplog.set_level(logging.INFO)
     settings = make_settings(playback_grace=0.5, autoplay_cooldown=0.1)
     client = await start_server(settings)
-    await engine_ready(client)
+    await wait_engine_ready(client)
     ids = await ready_mentions(client, settings, 2)
     assert (await client.put("/api/autoplay", json={"enabled": True})).status == 200
     holder = LockHolder(settings.database_url, 7)
@@ -171,7 +161,7 @@ async def test_playback_timer_and_autoplay_survive_a_write_lock(start_server: An
 async def test_locked_database_answers_503_with_retry_after(start_server: Any, make_settings: Any) -> None:
     settings = make_settings()
     client = await start_server(settings)
-    await engine_ready(client)
+    await wait_engine_ready(client)
     holder = await LockHolder(settings.database_url, 6).locked()
     try:
         response = await post_mention(client, "are you there")
@@ -221,7 +211,7 @@ async def test_wav_write_failures_keep_the_message_pending_and_retry(start_serve
     settings = make_settings()
     audio = Path(settings.audio_dir)
     client = await start_server(settings)
-    await engine_ready(client)
+    await wait_engine_ready(client)
     # ENOSPC: the temp file the writer opens is a link to /dev/full (root ignores permissions; a full device not)
     (audio / ".1.wav.part").symlink_to("/dev/full")
     # the atomic rename fails for good: the WAV's name is taken by a non-empty folder, until we remove it
@@ -252,7 +242,7 @@ async def test_missing_wav_at_play_is_synthesised_again(start_server: Any, make_
     caplog.set_level(logging.INFO)
     settings = make_settings()
     client = await start_server(settings)
-    await engine_ready(client)
+    await wait_engine_ready(client)
     (message_id,) = await ready_mentions(client, settings, 1)
     wav = Path(dbutil.row(settings.database_url, message_id)["audio_path"])
     wav.unlink()
@@ -273,7 +263,7 @@ async def test_missing_wav_at_play_is_synthesised_again(start_server: Any, make_
 async def test_full_database_answers_507_and_health_says_so(start_server: Any, make_settings: Any) -> None:
     from sqlalchemy import event
 
-    from tests.conftest import app_of
+    from tests.helpers import app_of
     from web.keys import STREAMVOICE
 
     settings = make_settings()

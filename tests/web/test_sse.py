@@ -11,7 +11,7 @@ import aiohttp
 import pytest
 
 from tests import dbutil
-from tests.conftest import app_of, wait_for
+from tests.helpers import app_of, wait_for
 from web import sse
 from web.keys import STREAMVOICE
 

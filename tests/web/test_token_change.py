@@ -11,7 +11,7 @@ from typing import Any
 import aiohttp
 
 from tests import dbutil
-from tests.conftest import wait_for
+from tests.helpers import wait_for
 from tests.service.test_live_settings import write_settings
 from web.auth import TOKEN_CHANGED
 

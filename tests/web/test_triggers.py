@@ -10,7 +10,7 @@ import pytest
 
 from core.settings import TriggerSettings
 from tests import dbutil
-from tests.conftest import app_of, wait_for
+from tests.helpers import app_of, wait_for
 from web.keys import SETTINGS
 
 

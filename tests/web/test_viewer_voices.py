@@ -1,4 +1,4 @@
-"""A voice for every viewer, on a real server with the tiny model and a real SQLite file (issue 10 §2)."""
+"""A voice for every viewer, on a real server with the tiny model and a real SQLite file."""
 
 from __future__ import annotations
 
@@ -6,10 +6,14 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from core.viewer_voice import default_pool, per_user_mix
 from tests import dbutil
-from tests.conftest import wait_for
+from tests.helpers import wait_engine_ready, wait_for
 from tests.service.test_live_settings import write_settings
+
+pytestmark = pytest.mark.slow  # renders in several voices through a real server
 
 
 async def say(client: Any, user: str, text: str) -> dict[str, Any]:
@@ -96,11 +100,7 @@ async def test_user_voices_with_a_missing_pack_is_rejected_naming_the_key(
     path = tmp_path / "settings.yaml"
     write_settings(path, settings)
     client = await start_server(settings, path)
-
-    async def engine_ready() -> bool:
-        return str((await (await client.get("/api/health")).json())["engine"]).startswith("ready")
-
-    await wait_for(engine_ready, timeout=60)
+    await wait_engine_ready(client)
     write_settings(path, settings, user_voices={"alice": "af_nicole"})
 
     async def rejected() -> Any:

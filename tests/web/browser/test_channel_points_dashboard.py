@@ -9,7 +9,7 @@ from tests import dbutil
 from tests.bot.conftest import cast, fake_twitch, start_bot, twitch_settings  # noqa: F401  (fixtures)
 from tests.bot.fake_twitch import FakeTwitch
 from tests.bot.test_channel_points import points_settings, queued, settled, start_with_reward, store_tokens
-from tests.conftest import wait_for
+from tests.helpers import wait_for
 from tests.web.browser.conftest import screenshot
 from tests.web.browser.test_dashboard import open_dashboard
 

@@ -7,7 +7,7 @@ import time
 from typing import Any
 
 from tests import dbutil
-from tests.conftest import wait_for
+from tests.helpers import wait_for
 from tests.web.browser.conftest import measure, screenshot
 
 #: Records, in order, every caption word that becomes the current one (installed before the page's scripts).

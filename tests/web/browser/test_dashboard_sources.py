@@ -7,7 +7,7 @@ from typing import Any
 
 from core.notifications import Notice
 from core.settings import TriggerSettings
-from tests.conftest import app_of
+from tests.helpers import app_of
 from tests.web.browser.conftest import screenshot
 from tests.web.browser.test_dashboard import open_dashboard
 from web.keys import STREAMVOICE

@@ -14,7 +14,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from tests import dbutil
-from tests.conftest import app_of, wait_for
+from tests.helpers import app_of, wait_for
 from tests.web.browser.conftest import ARGS, CHROMIUM
 from web.keys import STREAMVOICE
 

@@ -1,4 +1,4 @@
-"""Cross-site attacks from a real Chromium (issue 12 §3): a page on another origin, and DNS rebinding.
+"""Cross-site attacks from a real Chromium: a page on another origin, and DNS rebinding.
 
 The hostile page is served by a second real server on another port; Chromium's host resolver maps a foreign
 name to 127.0.0.1 for the rebinding case (what a rebinding DNS server achieves). The same browser on the

@@ -1,4 +1,4 @@
-"""The OBS overlay plays a long line from its first sentence while the rest still renders (issue 11 goal 3),
+"""The OBS overlay plays a long line from its first sentence while the rest still renders (long lines speak sooner),
 in real Chromium against a real server with the real tiny Kokoro pipeline (held after its first sentence)."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests import dbutil
-from tests.conftest import SharedEngineLoader, wait_for
+from tests.helpers import SharedEngineLoader, wait_for
 from tests.web.browser.conftest import screenshot
 from tests.web.browser.test_dashboard import open_overlay, post
 from tests.web.test_long_lines import LONG, start_gated

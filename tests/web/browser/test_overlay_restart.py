@@ -19,9 +19,9 @@ import yaml
 from aiohttp.test_utils import TestClient, TestServer
 
 from tests import dbutil
-from tests.conftest import wait_for
+from tests.helpers import free_port, wait_for
 from tests.web.browser.conftest import screenshot
-from tests.web.test_crash import free_port, wait_up
+from tests.web.test_crash import wait_up
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -41,7 +41,7 @@ async def test_overlay_reconnects_after_the_server_is_killed(make_settings: Any,
         "database_url": settings.database_url, "device": "cpu", "port": port, "voice": settings.voice,
     }))
     with open(tmp_path / "server.log", "ab") as log:
-        server = subprocess.Popen([sys.executable, "-m", "web", "--settings", str(settings_path)], cwd=REPO,
+        server = subprocess.Popen([sys.executable, "-m", "assembly", "--settings", str(settings_path)], cwd=REPO,
                                   stdout=log, stderr=subprocess.STDOUT)
     client: TestClient[Any, Any] | None = None
     try:

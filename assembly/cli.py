@@ -1,4 +1,8 @@
-"""``streamvoice``: load settings.yaml, build the app, serve it."""
+"""``streamvoice``: load settings.yaml, build the app, serve it.
+
+Nothing heavy is imported before the settings are known to be good: ``--help`` and a settings error answer
+without loading torch (the engine, and with it torch, is imported only on the way to serving).
+"""
 
 from __future__ import annotations
 
@@ -8,12 +12,12 @@ import sys
 import warnings
 from pathlib import Path
 
-from core import log_hygiene
 from core.exposure import bind_warnings
-from core.settings import SettingsError, load_settings
+from core.settings import SettingsError
+from service import log_hygiene
 from service.daemon_thread import exit_now_if_abandoned
 from service.instance_lock import AlreadyRunning, InstanceLock, lock_folders
-from tts.engine import limit_malloc_arenas
+from service.settings_file import load_settings
 from web import serve
 from web.preflight import BIND_ERRORS, StartupProblem, check_database_file, check_port_free, describe_bind_error
 
@@ -24,12 +28,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="settings file (default: ./settings.yaml when present, else built-in defaults)")
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     args = parser.parse_args(argv)
-    # before any thread allocates: each thread that mallocs may get an arena of its own, whose freed render
-    # memory stays in the process (bench/README.md, "Memory"); capped here, the cap covers every thread
-    limit_malloc_arenas()
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.captureWarnings(True)
-    for handler in logging.getLogger().handlers:  # escaped, throttled, redacted (core/log_hygiene.py)
+    for handler in logging.getLogger().handlers:  # escaped, throttled, redacted (service/log_hygiene.py)
         log_hygiene.install(handler)
     # torch warns about kokoro's use of deprecated weight_norm and LSTM dropout on every start: not actionable
     warnings.filterwarnings("ignore", category=FutureWarning, module=r"torch\.nn\..*")
@@ -43,6 +44,11 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"streamvoice: {exc}", file=sys.stderr)
         return 2
+    # before any thread allocates: each thread that mallocs may get an arena of its own, whose freed render
+    # memory stays in the process (bench/README.md, "Memory"); capped here, the cap covers every thread
+    from tts.engine import limit_malloc_arenas
+
+    limit_malloc_arenas()
     for warning in bind_warnings(settings.host, settings.api_token):
         logging.getLogger("streamvoice").warning("%s", warning)
     # One instance per database/audio folder, checked before recovery, the model load or the bind touch anything.
@@ -57,16 +63,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"streamvoice: {exc}", file=sys.stderr)
         return 1
 
-    from web.app import create_app
+    from assembly.app import build_app
 
-    if settings.twitch.enabled:  # the Twitch bot (docs/twitch.md) and its authorisation pages
-        from bot.context import twitch_bot_ctx
-        from bot.oauth import setup_oauth_routes
-
-        app = create_app(settings, path, extra_contexts=[twitch_bot_ctx])
-        setup_oauth_routes(app)
-    else:
-        app = create_app(settings, path)
+    app = build_app(settings, path)
     try:
         serve.run(app, settings.host, settings.port)  # timeouts and a connection cap (web/serve.py)
     except OSError as exc:  # the port was taken between the check and the bind

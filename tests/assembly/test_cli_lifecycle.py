@@ -1,6 +1,7 @@
 """The ``streamvoice`` command as a person runs it: its own folder, a second start, a busy port, Ctrl-C.
 
-Every test runs the real command in a subprocess on a real SQLite file (issue 12, defects 11, 12, 14, 15).
+Every test runs the real command in a subprocess on a real SQLite file: one server per data folder,
+a busy port or a damaged database ends the start with one line, a stop is prompt at any point.
 """
 
 from __future__ import annotations
@@ -13,10 +14,13 @@ import subprocess
 from pathlib import Path
 
 import aiohttp
+import pytest
 
 from tests import dbutil
-from tests.conftest import wait_for
+from tests.helpers import wait_for
 from tests.web import server_process as sp
+
+pytestmark = pytest.mark.slow  # real streamvoice processes, signals and second starts
 
 
 def _settings_port(path: Path) -> int:

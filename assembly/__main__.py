@@ -1,0 +1,3 @@
+from assembly.cli import run
+
+run()

@@ -1,3 +1,0 @@
-from web.cli import run
-
-run()
