@@ -86,7 +86,7 @@ class _PendingAuthorisation:
 
 
 class TwitchBotRunner:
-    """Owns the bot task, its state string in ``StreamVoice.twitch_state``, and the OAuth hand-over."""
+    """Owns the bot task, its state (reported by ``StreamVoice.set_twitch_state``), and the OAuth hand-over."""
 
     def __init__(self, sv: StreamVoice, settings: Settings, *, retry_delays: Sequence[float] = RETRY_DELAYS_S,
                  poll_interval: float = 0.5, confirm_interval: float = CONFIRM_INTERVAL_S,
@@ -136,8 +136,7 @@ class TwitchBotRunner:
     def _set_state(self, state: str) -> None:
         if state != self.sv.twitch_state:
             log.info("Twitch bot: %s", state)
-            self.sv.twitch_state = state
-            self.sv.events.state_changed()
+            self.sv.set_twitch_state(state)
 
     async def _run(self) -> None:
         while True:

@@ -17,6 +17,7 @@ from core.logins import login_key
 from core.moderation import removal_refusal
 from service.database import AsyncStore
 from service.playback import PlaybackController
+from service.signals import QueueSignals
 from service.synthesis import remove_files
 from service.writer import GroupCommitWriter
 from storage.messages import RemovedAudio, StoredMessage
@@ -43,12 +44,11 @@ class Removal:
 
 class Moderator:
     def __init__(self, db: AsyncStore, writer: GroupCommitWriter, playback: PlaybackController,
-                 state_changed: Callable[[], None], items_changed: Callable[[], None]) -> None:
+                 signals: QueueSignals) -> None:
         self._db = db
         self._writer = writer
         self._playback = playback
-        self._state_changed = state_changed
-        self._items_changed = items_changed
+        self._signals = signals
 
     async def remove(self, message_id: int) -> Removal:
         """Remove one item (soft delete, reason ``removed``); stop it when it is playing."""
@@ -89,8 +89,8 @@ class Moderator:
         item = await self._get(message_id)
         if not await self._db.call(self._db.store.approve, message_id):
             raise ModerationConflict(self._not_awaiting(await self._get(message_id)))
-        self._items_changed()
-        self._state_changed()
+        self._signals.items_changed()
+        self._signals.state_changed()
         log.info("cheer %d approved", message_id)
         return item
 

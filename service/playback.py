@@ -33,7 +33,9 @@ from core.refunds import STOP_REASON
 from service.database import AsyncStore
 from service.events import Event
 from service.live_audio import AudioStream, LiveAudio
+from service.live_settings import LiveSettings
 from service.resilience import Backoff, LoopHealth, is_transient, retry_transient
+from service.signals import QueueSignals
 from service.synthesis import remove_files
 from storage.messages import StoredMessage, utcnow
 
@@ -66,36 +68,19 @@ class NowPlaying:
 
 
 class PlaybackController:
-    def __init__(
-        self,
-        db: AsyncStore,
-        publish: Callable[[Event], None],
-        state_changed: Callable[[], None],
-        describe: Callable[[StoredMessage], Event],
-        cooldown: Callable[[], float],
-        grace: Callable[[], float],
-        prefer_synthesis: Callable[[int | None], None],
-        hold_seconds: Callable[[], float] = lambda: 0.0,
-        mentions_max_age: Callable[[], float] = lambda: 0.0,
-        health: LoopHealth | None = None,
-        live: LiveAudio | None = None,
-        cancel_synthesis: Callable[[int], None] = lambda message_id: None,
-    ) -> None:
+    def __init__(self, db: AsyncStore, settings: LiveSettings, signals: QueueSignals,
+                 describe: Callable[[StoredMessage], Event], health: LoopHealth | None = None,
+                 live: LiveAudio | None = None) -> None:
         self._db = db
+        #: ``autoplay_cooldown``, ``playback_grace``, ``hold_seconds``, ``mentions_max_age``: read per use.
+        self._settings = settings
         #: Long lines rendering now: one may start from its first sentence (``_begin_stream``).
         self._live = live or LiveAudio()
-        self._cancel_synthesis = cancel_synthesis
         #: "playback": the timers and autoplay runs (a locked database delays them, never ends them).
         self._health = health or LoopHealth()
         self._health.register("playback")
-        self._publish = publish
-        self._state_changed = state_changed
+        self._signals = signals
         self._describe = describe
-        self._cooldown = cooldown
-        self._grace = grace
-        self._prefer = prefer_synthesis
-        self._hold_seconds = hold_seconds
-        self._max_age = mentions_max_age
         self.active_queue = QueueName.MENTIONS
         self.autoplay = False
         self.autoplay_running = False
@@ -123,7 +108,7 @@ class PlaybackController:
                 if self._stream_done_locked(current, status):
                     return
                 self._finish_current_locked(cancel_render=False)
-                self._publish({"type": "stop", "id": item.id})
+                self._signals.publish({"type": "stop", "id": item.id})
                 self._continue_autoplay()
                 return
             if current is None or current.item.id != item.id or not current.waiting_for_audio:
@@ -166,10 +151,10 @@ class PlaybackController:
         async with self._lock:
             current = self.current
             if current is None:
-                self._state_changed()
+                self._signals.state_changed()
                 return None
             await self._finish_locked(current, Status.PLAYED, reason=STOP_REASON)  # ended early (refunds)
-            self._publish({"type": "stop", "id": current.item.id})
+            self._signals.publish({"type": "stop", "id": current.item.id})
             return current.item
 
     async def interrupt(self, to: Status) -> StoredMessage | None:
@@ -182,7 +167,7 @@ class PlaybackController:
             if to is Status.READY and not current.waiting_for_audio:  # a streamed item goes on rendering
                 await self._db.call(self._db.store.unplay, current.item.id)
             self._finish_current_locked(cancel_render=to is not Status.READY)
-            self._publish({"type": "stop", "id": current.item.id})
+            self._signals.publish({"type": "stop", "id": current.item.id})
             return current.item
 
     async def set_autoplay(self, enabled: bool) -> None:
@@ -190,12 +175,12 @@ class PlaybackController:
         await self._db.call(self._db.store.save_state, autoplay=enabled)
         if not enabled:
             self._cancel_autoplay()
-        self._state_changed()
+        self._signals.state_changed()
 
     async def set_active_queue(self, queue: QueueName) -> None:
         self.active_queue = queue
         await self._db.call(self._db.store.save_state, active_queue=queue)
-        self._state_changed()
+        self._signals.state_changed()
 
     async def player_finished(self, message_id: int) -> bool:
         """A player reports ``ended``/``stopped``; False when that item is not the one playing."""
@@ -204,7 +189,7 @@ class PlaybackController:
             if current is None or current.item.id != message_id or current.waiting_for_audio:
                 return False
             await self._finish_locked(current, Status.PLAYED)
-            self._publish({"type": "ended", "id": message_id})
+            self._signals.publish({"type": "ended", "id": message_id})
         self._continue_autoplay()
         return True
 
@@ -225,7 +210,7 @@ class PlaybackController:
         if current.timeout is not None:
             current.timeout.cancel()
         current.timeout = asyncio.get_running_loop().call_later(
-            remaining + self._grace(), self._timed_out, current.item.id)
+            remaining + self._settings.current.playback_grace, self._timed_out, current.item.id)
 
     # --- moderation ---------------------------------------------------------------------------------
     async def moderate(self, stops: Callable[[StoredMessage], bool],
@@ -241,11 +226,11 @@ class PlaybackController:
             result = await work(hit.item if hit else None)
             if hit is not None:
                 self._finish_current_locked()
-                self._publish({"type": "stop", "id": hit.item.id})
+                self._signals.publish({"type": "stop", "id": hit.item.id})
         if hit is not None:
             self._continue_autoplay()
         else:
-            self._state_changed()
+            self._signals.state_changed()
         return result, hit.item if hit else None
 
     async def skip(self) -> StoredMessage | None:
@@ -265,25 +250,25 @@ class PlaybackController:
         await self.set_autoplay(True)
         if self.current is not None:  # pause then resume inside one item: the run goes on after it
             self.autoplay_running = True
-            self._state_changed()
+            self._signals.state_changed()
         elif self._autoplay_task is None:
             self.autoplay_running = True
             self._autoplay_task = asyncio.create_task(self._autoplay_next(first=True), name="autoplay")
-            self._state_changed()
+            self._signals.state_changed()
 
     # --- internals ----------------------------------------------------------------------------------
     async def _next_item(self) -> StoredMessage | None:
         """The next item that may play: stale mentions are dropped first, held ones passed over."""
         queue = self.active_queue
         now = utcnow()
-        cutoff = stale_cutoff(queue, now, self._max_age())
+        cutoff = stale_cutoff(queue, now, self._settings.current.mentions_max_age)
         if cutoff is not None:
             dropped = await self._db.call(self._db.store.drop_stale, queue, cutoff)
             if dropped:
                 remove_files([d.audio_path for d in dropped])
                 log.info("dropped %d stale mention(s) (older than mentions_max_age)", len(dropped))
-                self._state_changed()
-        hold = hold_for(queue, self._hold_seconds())
+                self._signals.state_changed()
+        hold = hold_for(queue, self._settings.current.hold_seconds)
         return await self._db.call(self._db.store.next_playable, queue, now - timedelta(seconds=hold))
 
     async def _next_hold_expiry(self) -> float | None:
@@ -291,7 +276,7 @@ class PlaybackController:
         item = await self._db.call(self._db.store.oldest_held, self.active_queue)
         if item is None:
             return None
-        release = playable_at(item.queue, item.received_at, self._hold_seconds())
+        release = playable_at(item.queue, item.received_at, self._settings.current.hold_seconds)
         return max(0.01, (release - utcnow()).total_seconds())
 
     async def _start_locked(self, item: StoredMessage) -> None:
@@ -301,8 +286,8 @@ class PlaybackController:
             await self._begin_stream(item)
         else:
             self.current = NowPlaying(item, waiting_for_audio=True)
-            self._prefer(item.id)
-            self._state_changed()
+            self._signals.prefer(item.id)
+            self._signals.state_changed()
 
     async def _begin(self, item: StoredMessage) -> None:
         if item.audio_path is None or not os.path.isfile(item.audio_path):
@@ -311,14 +296,15 @@ class PlaybackController:
         if not await self._to_playing(item.id, Status.READY):
             self._finish_current_locked()
             return
-        self._prefer(None)
+        self._signals.prefer(None)
         playing = dataclasses.replace(item, status=Status.PLAYING)
         loop = asyncio.get_running_loop()
-        timeout = loop.call_later((item.duration_s or 0) + self._grace(), self._timed_out, item.id)
+        timeout = loop.call_later((item.duration_s or 0) + self._settings.current.playback_grace, self._timed_out,
+                                  item.id)
         self.current = NowPlaying(playing, waiting_for_audio=False, timeout=timeout)
-        self._publish({"type": "play", **self._describe(playing), "streaming": False,
+        self._signals.publish({"type": "play", **self._describe(playing), "streaming": False,
                        "captions": captions_of(playing)})
-        self._state_changed()
+        self._signals.state_changed()
 
     async def _begin_stream(self, item: StoredMessage) -> None:
         """Play a long line from its first sentence on: players get ``/audio/{id}.wav`` as a stream that grows
@@ -334,13 +320,13 @@ class PlaybackController:
             elif fresh is None or fresh.is_deleted or fresh.status not in WAITING_STATUSES:
                 self._finish_current_locked()
             return
-        self._prefer(None)
+        self._signals.prefer(None)
         playing = dataclasses.replace(item, status=Status.PLAYING)
         self.current = NowPlaying(playing, waiting_for_audio=False, stream=stream, started=time.monotonic())
-        self._publish({"type": "play", **self._describe(playing), "audio_url": f"/audio/{item.id}.wav",
+        self._signals.publish({"type": "play", **self._describe(playing), "audio_url": f"/audio/{item.id}.wav",
                        "duration": None, "streaming": True, "captions": None})
         log.info("message %d: playing from its first sentence while %d more render", item.id, stream.chunks - 1)
-        self._state_changed()
+        self._signals.state_changed()
 
     async def _to_playing(self, message_id: int, from_status: Status) -> bool:
         """``from_status`` -> ``playing`` in the database, moving together with ``current``: when the caller is
@@ -377,7 +363,7 @@ class PlaybackController:
             remaining = max(remaining, stream.seconds - position - (now - reported))
         current.stream = None
         self._schedule_timeout(current, remaining)
-        self._state_changed()
+        self._signals.state_changed()
         return True
 
     async def _resynthesize_locked(self, item: StoredMessage) -> None:
@@ -390,8 +376,8 @@ class PlaybackController:
         pending = dataclasses.replace(item, status=Status.PENDING, audio_path=None, audio_bytes=None,
                                       duration_s=None)
         self.current = NowPlaying(pending, waiting_for_audio=True)
-        self._prefer(item.id)
-        self._state_changed()
+        self._signals.prefer(item.id)
+        self._signals.state_changed()
 
     def _timed_out(self, message_id: int) -> None:
         log.info("no player reported the end of message %d; marking it played", message_id)
@@ -412,29 +398,29 @@ class PlaybackController:
         if self.current is not None and self.current.timeout is not None:
             self.current.timeout.cancel()
         if cancel_render and self.current is not None and self.current.stream is not None:
-            self._cancel_synthesis(self.current.item.id)
+            self._signals.cancel_synthesis(self.current.item.id)
         self.current = None
-        self._prefer(None)
-        self._state_changed()
+        self._signals.prefer(None)
+        self._signals.state_changed()
 
     def _continue_autoplay(self) -> None:
         if self.autoplay_running and self.autoplay and self._autoplay_task is None:
             self._autoplay_task = asyncio.create_task(self._autoplay_next(), name="autoplay")
         elif not self.autoplay:
             self.autoplay_running = False
-            self._state_changed()
+            self._signals.state_changed()
 
     def _cancel_autoplay(self) -> None:
         self.autoplay_running = False
         task, self._autoplay_task = self._autoplay_task, None
         if task is not None and task is not asyncio.current_task():
             task.cancel()
-        self._state_changed()
+        self._signals.state_changed()
 
     async def _autoplay_next(self, first: bool = False) -> None:
         try:
             if not first:
-                await asyncio.sleep(self._cooldown())
+                await asyncio.sleep(self._settings.current.autoplay_cooldown)
             failures = 0
             while self.autoplay_running and self.autoplay:
                 self._items_changed.clear()
@@ -456,7 +442,7 @@ class PlaybackController:
                     failures += 1
                     continue
                 self._health.ok("playback")
-                self._state_changed()
+                self._signals.state_changed()
                 # queue empty (or all held): wait for new items, or for the next hold to expire
                 try:
                     async with asyncio.timeout(wake_in):

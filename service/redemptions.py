@@ -182,10 +182,10 @@ class ChannelPointsService:
             reason=decision.reason, origin=Origin.CHANNEL_POINTS, voice=voice, redemption_id=redemption_id,
             redemption_status=RedemptionStatus.UNFULFILLED.value if redemption_id else None))
         if decision.will_speak:
-            self.sv.worker.wake(decision.queue)
-            self.sv.playback.items_changed()
+            self.sv.signals.wake(decision.queue)
+            self.sv.signals.items_changed()
             log.info("redemption by %s -> %s queue", redemption.user_login, decision.queue.value)
-        self.sv.events.state_changed()
+        self.sv.signals.state_changed()
         return AcceptResult(queued=decision.will_speak, id=row_id, queue=decision.queue, status=decision.status,
                             reason=decision.reason)
 
@@ -201,7 +201,7 @@ class ChannelPointsService:
                      decided.value, item_id)
             with contextlib.suppress(UnknownMessage, ModerationConflict):  # already played or gone
                 await self.sv.moderation.remove(item_id)
-        self.sv.events.state_changed()
+        self.sv.signals.state_changed()
         return outcome
 
     async def user_moderated(self, login: str) -> int:
@@ -252,7 +252,7 @@ class ChannelPointsService:
                 if status is not None and await self.sv.db.call(self.store.decide, item.id, status):
                     log.info("item %d (%s): redemption %s -> %s", item.id, ending.value if ending else "-",
                              item.redemption_id, status.value)
-            self.sv.events.state_changed()
+            self.sv.signals.state_changed()
 
     async def _send_due(self) -> float:
         """Send what is due; returns how long the loop may sleep."""
@@ -273,7 +273,7 @@ class ChannelPointsService:
                 await self.sv.db.call(self.store.mark_sent, entry.redemption_id)
                 log.info("redemption %s marked %s on Twitch", entry.redemption_id, entry.status.value)
             self.sv.loops.ok(LOOP)
-            self.sv.events.state_changed()
+            self.sv.signals.state_changed()
         if self.sv.loops.state(LOOP) != "ok" and not await self.sv.db.call(self.store.pending_count):
             self.sv.loops.ok(LOOP)
         due = await self.sv.db.call(self.store.next_due)

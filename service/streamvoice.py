@@ -31,8 +31,9 @@ from service.moderation import Moderator
 from service.playback import PlaybackController
 from service.presence import AppPresence
 from service.redemptions import ChannelPointsService
-from service.resilience import LoopHealth, retry_transient
-from service.synthesis import SynthesisWorker, remove_files
+from service.resilience import LoopHealth
+from service.signals import ServiceSignals
+from service.synthesis import SynthesisWorker, engine_config, remove_files
 from service.writer import GroupCommitWriter
 from storage.database import create_database
 from storage.errors import classify
@@ -73,41 +74,24 @@ class StreamVoice:
         self.loops = LoopHealth()
         self.writer = GroupCommitWriter(self.db, health=self.loops)
         self.events = EventHub(self.snapshot, health=self.loops)
+        #: The events between ingest, synthesis and playback (``service.signals``); connected below.
+        self.signals = ServiceSignals(self.events, self.loops)
         self.presence = AppPresence(lambda: self.settings.current.twitch.app_online_window)
         self.memory = ChatMemory()
         #: Viewers' ``!voice`` choices: the table, and all of it in memory (read on every accepted line).
         self.viewer_voices = ViewerVoiceStore(self.db.store.engine)
         self.voice_choices: dict[str, str] = {}
         self.voice_commands = VoiceCommandMemory()
-        #: Set by the Twitch bot when it runs: "connected", "reconnecting", "error: ...".
+        #: Reported by the Twitch bot when it runs (``set_twitch_state``): "connected", "reconnecting", "error: ...".
         self.twitch_state = "disabled"
         #: Long lines' audio while they render: playback starts them from their first sentence.
         self.live_audio = LiveAudio()
-        self.playback = PlaybackController(
-            self.db, self.events.publish, self.events.state_changed, self.describe,
-            cooldown=lambda: self.settings.current.autoplay_cooldown,
-            grace=lambda: self.settings.current.playback_grace,
-            prefer_synthesis=self._prefer,
-            hold_seconds=lambda: self.settings.current.hold_seconds,
-            mentions_max_age=lambda: self.settings.current.mentions_max_age,
-            health=self.loops,
-            live=self.live_audio,
-            cancel_synthesis=lambda message_id: self.worker.cancel(message_id),
-        )
-        self.moderation = Moderator(self.db, self.writer, self.playback, self.events.state_changed,
-                                    self.playback.items_changed)
-        self.worker = SynthesisWorker(
-            self.db, self.audio_dir, self.engine_config,
-            active_queue=lambda: self.playback.active_queue,
-            mentions_cap_bytes=lambda: self.settings.current.mentions_max_audio_bytes,
-            on_change=self._synthesis_done,
-            protect=lambda: self.playback.current.item.id if self.playback.current else None,
-            engine_loader=engine_loader,
-            health=self.loops,
-            live=self.live_audio,
-            on_first_audio=self._first_audio,
-        )
-        self._pending_callbacks: set[Any] = set()
+        self.playback = PlaybackController(self.db, settings, self.signals, self.describe, health=self.loops,
+                                           live=self.live_audio)
+        self.worker = SynthesisWorker(self.db, settings, self.signals, engine_loader=engine_loader,
+                                      health=self.loops, live=self.live_audio)
+        self.signals.connect(self.playback, self.worker)
+        self.moderation = Moderator(self.db, self.writer, self.playback, self.signals)
         #: Channel-point redemptions: items in, refunds out (service/redemptions.py).
         self.channel_points = ChannelPointsService(self)
 
@@ -144,10 +128,7 @@ class StreamVoice:
                  report.missing_wav_to_pending, report.playing_to_ready, len(orphans))
 
     def engine_config(self, settings: Settings | None = None) -> EngineConfig:
-        s = settings or self.settings.current
-        return EngineConfig(lang_code=s.lang_code, device=s.device, model_dir=s.model_dir, voice=s.voice,
-                            voices=dict(s.voices), speed=s.speed, precision=s.precision,
-                            fused_vocoder=s.fused_vocoder)
+        return engine_config(settings or self.settings.current)
 
     # --- ingest -------------------------------------------------------------------------------------
     async def accept(self, chat: IncomingChat) -> AcceptResult:
@@ -332,23 +313,12 @@ class StreamVoice:
             "channel_points": self.channel_points.state,
         }
 
-    # --- callbacks ----------------------------------------------------------------------------------
-    def _prefer(self, message_id: int | None) -> None:
-        self.worker.prefer = message_id
-        if message_id is not None:
-            self.worker.wake()
-
-    def _synthesis_done(self, item: StoredMessage, status: Status) -> None:
-        self.events.state_changed()
-        self._spawn(retry_transient("playback", self.loops, lambda: self.playback.on_synthesis_done(item, status)))
-
-    def _first_audio(self, item: StoredMessage) -> None:
-        self._spawn(retry_transient("playback", self.loops, lambda: self.playback.on_first_audio(item.id)))
-
-    def _spawn(self, coro: Any) -> None:
-        task = asyncio.ensure_future(coro)
-        self._pending_callbacks.add(task)
-        task.add_done_callback(self._pending_callbacks.discard)
+    # --- reports from the Twitch bot ---------------------------------------------------------------
+    def set_twitch_state(self, state: str) -> None:
+        """The bot's connection state ("connected", "reconnecting", "error: ..."), shown in state and health."""
+        if state != self.twitch_state:
+            self.twitch_state = state
+            self.signals.state_changed()
 
     async def _settings_changed(self, old: Settings, new: Settings) -> None:
         """Apply a live edit of settings.yaml: voice/speed go to the engine, the rest is read per use."""

@@ -34,11 +34,13 @@ from typing import TypeVar
 import numpy as np
 
 from core.chat import QueueName, Status
-from core.settings import SettingsError
+from core.settings import Settings, SettingsError
 from service.daemon_thread import run_in_daemon_thread
 from service.database import AsyncStore
 from service.live_audio import AudioStream, LiveAudio
+from service.live_settings import LiveSettings
 from service.resilience import Backoff, LoopHealth, retry_transient
+from service.signals import QueueSignals
 from storage.messages import RemovedAudio, StoredMessage
 from tts.engine import SAMPLE_RATE, Chunk, EngineConfig, EngineUnavailable, KokoroEngine, RenderCancelled, Speech
 from tts.wav import write_wav_atomic
@@ -63,6 +65,13 @@ class _Render:
     started: float = field(default_factory=time.monotonic)
 
 
+def engine_config(s: Settings) -> EngineConfig:
+    """What the engine is built from (voice and speed change live, the rest needs a restart)."""
+    return EngineConfig(lang_code=s.lang_code, device=s.device, model_dir=s.model_dir, voice=s.voice,
+                        voices=dict(s.voices), speed=s.speed, precision=s.precision,
+                        fused_vocoder=s.fused_vocoder)
+
+
 def remove_files(paths: Iterable[str | None]) -> None:
     for path in paths:
         if path:
@@ -73,36 +82,22 @@ def remove_files(paths: Iterable[str | None]) -> None:
 class SynthesisWorker:
     """Owns the engine (loading it off-loop, retrying when it is unavailable) and drains pending rows."""
 
-    def __init__(
-        self,
-        db: AsyncStore,
-        audio_dir: Path,
-        engine_config: Callable[[], EngineConfig],
-        active_queue: Callable[[], QueueName],
-        mentions_cap_bytes: Callable[[], int],
-        on_change: Callable[[StoredMessage, Status], None],
-        protect: Callable[[], int | None],
-        engine_loader: Callable[[EngineConfig], KokoroEngine] = KokoroEngine.load,
-        health: LoopHealth | None = None,
-        live: LiveAudio | None = None,
-        on_first_audio: Callable[[StoredMessage], None] = lambda item: None,
-    ) -> None:
+    def __init__(self, db: AsyncStore, settings: LiveSettings, signals: QueueSignals,
+                 engine_loader: Callable[[EngineConfig], KokoroEngine] = KokoroEngine.load,
+                 health: LoopHealth | None = None, live: LiveAudio | None = None) -> None:
         self._db = db
-        #: Long lines' audio while they render (``service.live_audio``); ``on_first_audio`` when a first
+        #: ``audio_dir`` (read once), the engine's settings and ``mentions_max_audio_bytes`` (read per use).
+        self._settings = settings
+        #: Long lines' audio while they render (``service.live_audio``); ``signals.first_audio`` when a first
         #: sentence of such a line is readable there (playback may start it).
         self.live = live or LiveAudio()
-        self._on_first_audio = on_first_audio
+        self._signals = signals
         #: "synthesis": the lanes' database work; "audio": writing WAVs (a full disk, an unwritable folder).
         self._health = health or LoopHealth()
         self._health.register("synthesis")
         self._health.register("audio")
         self._audio_failures = 0
-        self.audio_dir = audio_dir
-        self._engine_config = engine_config
-        self._active_queue = active_queue
-        self._mentions_cap = mentions_cap_bytes
-        self._on_change = on_change
-        self._protect = protect
+        self.audio_dir = Path(settings.current.audio_dir).resolve()
         self._engine_loader = engine_loader
         self._executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="synth")
         #: One thread per lane for its renders: torch's OpenMP team and oneDNN's buffers stay warm per thread.
@@ -145,6 +140,9 @@ class SynthesisWorker:
         """Chat work is rendering, or may be waiting (a wake-up not yet taken, a lane claiming rows): renders for
         the OpenAI-compatible API wait for this to clear before each sentence (chat comes first)."""
         return bool(self._renders) or self._claiming > 0 or self._wakeup.is_set()
+
+    def _active_queue(self) -> QueueName:
+        return self._signals.active_queue()
 
     def wake(self, queue: QueueName | None = None) -> None:
         """New work. ``queue``: a line was just stored there; if it is the active queue (or a player is
@@ -198,7 +196,7 @@ class SynthesisWorker:
 
     async def _load_engine(self) -> bool:
         self.state = "loading"
-        config = self._engine_config()
+        config = engine_config(self._settings.current)
         try:
             # not on an executor: a stop must not wait for a load (or a first start's download) to finish
             self.engine = await run_in_daemon_thread(self._engine_loader, config, name="engine-load")
@@ -313,7 +311,7 @@ class SynthesisWorker:
             if stream is not None:
                 self.live.close(item.id, stream, ok=stored)
                 if not stored:  # no WAV (cleared, or the disk refused it): a player may be streaming it
-                    self._on_change(item, Status.PENDING)
+                    self._signals.synthesis_done(item, Status.PENDING)
 
     def _stream_sink(self, item: StoredMessage, stream: AudioStream) -> Callable[[np.ndarray], None]:
         """``on_chunk`` for a streamed render (runs on the render thread): each chunk's PCM into ``stream``;
@@ -322,7 +320,7 @@ class SynthesisWorker:
 
         def sink(audio: np.ndarray) -> None:
             nonlocal first
-            then = (lambda: self._on_first_audio(item)) if first else None
+            then = (lambda: self._signals.first_audio(item)) if first else None
             first = False
             stream.append_from_thread(audio, then)
 
@@ -349,7 +347,7 @@ class SynthesisWorker:
         reason = f"{type(exc).__name__}: {exc}"
         log.warning("synthesis of message %d failed: %s", item.id, reason)
         await self._retry(self._db.store.end_synthesis, item.id, Status.ERROR, reason)
-        self._on_change(item, Status.ERROR)
+        self._signals.synthesis_done(item, Status.ERROR)
 
     async def _store(self, item: StoredMessage, speech: Speech) -> bool:
         """Write the WAV and mark the row ready (with its word timings), unless it was cleared meanwhile.
@@ -383,11 +381,12 @@ class SynthesisWorker:
             return False
         if item.queue is QueueName.MENTIONS:
             removed: list[RemovedAudio] = await self._retry(
-                self._db.store.enforce_audio_cap, QueueName.MENTIONS, self._mentions_cap(), self._protect())
+                self._db.store.enforce_audio_cap, QueueName.MENTIONS, self._settings.current.mentions_max_audio_bytes,
+                self._signals.playing_id())
             if removed:
                 log.info("mentions audio over its cap: dropped %d oldest item(s)", len(removed))
                 remove_files([r.audio_path for r in removed])
-        self._on_change(item, Status.READY)
+        self._signals.synthesis_done(item, Status.READY)
         return True
 
     async def _audio_write_failed(self, item: StoredMessage, exc: OSError) -> None:
