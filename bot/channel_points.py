@@ -21,7 +21,7 @@ import twitchio
 from twitchio.eventsub import ChannelPointsRedeemAddSubscription, ChannelPointsRedeemUpdateSubscription
 from twitchio.ext import commands
 
-from bot.conversion import chat_line, from_other_channel, sender_name
+from bot.conversion import chat_line, from_other_channel, reward_line, sender_name
 from bot.helix_rewards import HelixRewards, record_of
 from bot.twitch_bot import StreamVoiceBot
 from core.channel_points import Redemption
@@ -76,14 +76,12 @@ class ChannelPointsComponent(commands.Component):
     async def event_message(self, payload: twitchio.ChatMessage) -> None:
         """The fallback: a chat line that redeems ``channel_points.reward_id`` (read whether the App is online
         or not: the App never sends redemptions)."""
-        reward_id = payload.channel_points_id
-        if not reward_id or reward_id not in self.service.chat_reward_ids:
-            return
         line = chat_line(payload)
-        if line.broadcaster_id != self.broadcaster_id or from_other_channel(line):
+        reward = reward_line(line, self.service.chat_reward_ids)
+        if reward is None or line.broadcaster_id != self.broadcaster_id or from_other_channel(line):
             return
         await self.service.redeem_from_chat(Redemption(
-            id=f"chat:{line.message_id}", broadcaster_id=self.broadcaster_id, reward_id=reward_id,
+            id=f"chat:{line.message_id}", broadcaster_id=self.broadcaster_id, reward_id=reward.reward_id,
             user_login=line.chatter_login, user_name=sender_name(line), user_input=line.text), line.message_id)
 
 

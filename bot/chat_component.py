@@ -13,8 +13,9 @@ from typing import Any
 import twitchio
 from twitchio.ext import commands
 
-from bot.conversion import ChatLine, chat_line, ignore_reason, may_run_commands, to_incoming
-from core.moderation import ModAction, ModCommand, ReplyThrottle, may_moderate, parse_mod_command_line
+from bot.conversion import ChatLine, ChatToRead, IgnoredLine, ModCommandLine, RewardLine, chat_line, read_line
+from core.chat import IncomingChat
+from core.moderation import ModAction, ModCommand, ReplyThrottle, may_moderate
 from service.streamvoice import StreamVoice
 
 log = logging.getLogger(__name__)
@@ -53,20 +54,25 @@ class ChatComponent(commands.Component):
         line = chat_line(payload)
         if line.broadcaster_id != self.broadcaster_id:
             return
-        if payload.channel_points_id and payload.channel_points_id in self.sv.channel_points.chat_reward_ids:
-            return  # a channel-point redemption: bot/channel_points.py reads it
-        if await self._mod_command(line, payload.broadcaster):
-            return
-        reason = ignore_reason(line, self.bot_id)
-        if reason is not None:
-            self.outcomes["ignored"] += 1
-            log.debug("Twitch message %s ignored: %s", line.message_id, reason)
-            return
+        match read_line(line, self.sv.settings.current, bot_id=self.bot_id,
+                        reward_ids=self.sv.channel_points.chat_reward_ids):
+            case RewardLine():
+                return  # a channel-point redemption: bot/channel_points.py reads it
+            case ModCommandLine() as mod:
+                await self._mod_command(mod, payload.broadcaster)
+            case IgnoredLine(reason=reason):
+                self.outcomes["ignored"] += 1
+                log.debug("Twitch message %s ignored: %s", line.message_id, reason)
+            case ChatToRead(chat=chat):
+                await self._read(line, chat)
+
+    async def _read(self, line: ChatLine, chat: IncomingChat) -> None:
+        """Hand a chat line to the service, unless the App is online (then the App feeds chat itself)."""
         if self.sv.presence.online:
             self.outcomes["app online"] += 1
             log.debug("Twitch message %s left to the App (online)", line.message_id)
             return
-        result = await self.sv.accept(to_incoming(line))
+        result = await self.sv.accept(chat)
         self.outcomes["queued" if result.queued else "not queued"] += 1
         if result.queued or result.id is not None:
             log.info("Twitch chat from %s -> %s queue (%s)", line.chatter_login,
@@ -91,30 +97,25 @@ class ChatComponent(commands.Component):
             log.warning("could not confirm !ttsclear in chat: %s", exc)
 
     # --- moderation ---------------------------------------------------------------------------------
-    async def _mod_command(self, line: ChatLine, channel: twitchio.PartialUser) -> bool:
-        """``!tts skip|pause|resume|remove <user>`` (words from settings). True when the line was one of them.
+    async def _mod_command(self, mod: ModCommandLine, channel: twitchio.PartialUser) -> None:
+        """``!tts skip|pause|resume|remove <user>`` (words from settings).
 
         Only the broadcaster, moderators and lead moderators; anyone else is ignored silently (logged at debug).
         Whether the App is online does not matter: commands are not chat to speak.
         """
-        settings = self.sv.settings.current
-        command = parse_mod_command_line(line.text, settings.mod_command, settings.mod_commands)
-        if command is None or not may_run_commands(line, self.bot_id):
-            return False
-        if not may_moderate(line.badges):
+        name, command, line = self.sv.settings.current.mod_command, mod.command, mod.line
+        if not mod.allowed:
             self.outcomes["refused"] += 1
-            log.debug("!%s %s refused for %s (not a moderator)", settings.mod_command, command.action.value,
-                      line.chatter_login)
-            return True
+            log.debug("!%s %s refused for %s (not a moderator)", name, command.action.value, line.chatter_login)
+            return
         reply = await self._run(command)
         self.outcomes[f"mod {command.action.value}"] += 1
-        log.info("!%s %s by %s: %s", settings.mod_command, command.action.value, line.chatter_login, reply)
+        log.info("!%s %s by %s: %s", name, command.action.value, line.chatter_login, reply)
         if self._mod_replies.allow(command.action.value, self._clock()):
             try:
                 await channel.send_message(reply, sender=self.bot_id, token_for=self.bot_id)
             except Exception as exc:  # a missing user:write:chat scope must not look like a failed command
                 log.warning("could not confirm a moderation command in chat: %s", exc)
-        return True
 
     async def _run(self, command: ModCommand) -> str:
         """Apply a chat command through the same service methods as the HTTP routes; the confirmation text."""

@@ -1,17 +1,23 @@
-"""Twitch chat event -> ``IncomingChat``, as pure functions.
+"""Twitch chat event -> what it is, as pure functions.
 
-The bot reads a ``twitchio.ChatMessage`` once into a plain ``ChatLine`` and every decision the bot itself makes
-(ignore it? who may run ``!ttsclear``? what text and emotes reach the service?) is a function of that value, so
-the rules are unit-tested without a network. Which queue a line joins is *not* decided here: the service's
-queue rules do that for the App and the bot alike.
+The bot reads a ``twitchio.ChatMessage`` once into a plain ``ChatLine``, and ``read_line`` turns that once into
+what the line is (``TwitchLine``): a moderator's ``!tts`` command, a channel-point fallback line, a line the bot
+ignores, or chat for the service (an ``IncomingChat``). The components then only hand it on. Every decision the
+bot itself makes (ignore it? who may run ``!ttsclear``? what text and emotes reach the service?) is a function of
+that value, so the rules are unit-tested without a network. Which queue a line joins is *not* decided here: the
+service's queue rules do that for the App and the bot alike, and they also recognise a viewer's ``!voice``
+command, whichever way the line arrived.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from core.chat import IncomingChat, Source
+from core.moderation import ModCommand, may_moderate, parse_mod_command_line
+from core.settings import Settings
 
 if TYPE_CHECKING:
     import twitchio
@@ -41,6 +47,8 @@ class ChatLine:
     source_broadcaster_id: str | None = None
     #: Twitch's ``message_type``: ``user_intro`` is a viewer's first message in the channel.
     message_type: str = "text"
+    #: The channel-point reward this line redeems (a reward with text input), if any.
+    channel_points_id: str | None = None
 
 
 def chat_line(message: twitchio.ChatMessage) -> ChatLine:
@@ -58,6 +66,7 @@ def chat_line(message: twitchio.ChatMessage) -> ChatLine:
         badges=frozenset(b.set_id for b in message.badges),
         source_broadcaster_id=str(source.id) if source is not None else None,
         message_type=str(message.type or "text"),
+        channel_points_id=message.channel_points_id or None,
     )
 
 
@@ -127,3 +136,62 @@ def to_incoming(line: ChatLine) -> IncomingChat:
         badges=line.badges,  # the trigger rules' role gate
         first_message=line.message_type == "user_intro",
     )
+
+
+# --- what a line is -----------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class RewardLine:
+    """A line that redeems one of the channel-point fallback's rewards: ``bot/channel_points.py`` reads it."""
+
+    line: ChatLine
+    reward_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ModCommandLine:
+    """``!tts skip|pause|resume|remove <user>``; ``allowed``: from the broadcaster or a (lead) moderator."""
+
+    line: ChatLine
+    command: ModCommand
+    allowed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class IgnoredLine:
+    """A line the bot does not hand to the service at all (``ignore_reason``)."""
+
+    line: ChatLine
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChatToRead:
+    """Chat for the service's queue rules (``!voice`` and ``!ttsclear`` lines included: it decides on them)."""
+
+    line: ChatLine
+    chat: IncomingChat
+
+
+TwitchLine = RewardLine | ModCommandLine | IgnoredLine | ChatToRead
+
+
+def reward_line(line: ChatLine, reward_ids: Collection[str]) -> RewardLine | None:
+    """The line as a channel-point fallback line, when it redeems one of ``reward_ids``."""
+    if line.channel_points_id and line.channel_points_id in reward_ids:
+        return RewardLine(line, line.channel_points_id)
+    return None
+
+
+def read_line(line: ChatLine, settings: Settings, *, bot_id: str, reward_ids: Collection[str]) -> TwitchLine:
+    """What ``line`` (from the broadcaster's own channel) is, decided once, in this order: a channel-point
+    fallback line, a moderation command, a line to ignore, or chat."""
+    reward = reward_line(line, reward_ids)
+    if reward is not None:
+        return reward
+    command = parse_mod_command_line(line.text, settings.mod_command, settings.mod_commands)
+    if command is not None and may_run_commands(line, bot_id):
+        return ModCommandLine(line, command, allowed=may_moderate(line.badges))
+    reason = ignore_reason(line, bot_id)
+    if reason is not None:
+        return IgnoredLine(line, reason)
+    return ChatToRead(line, to_incoming(line))

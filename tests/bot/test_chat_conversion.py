@@ -6,6 +6,7 @@ Events are built with the same complete payloads the fake Twitch sends and parse
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
@@ -13,16 +14,23 @@ from twitchio import ChatMessage
 
 from bot.conversion import (
     ChatLine,
+    ChatToRead,
     Fragment,
+    IgnoredLine,
+    ModCommandLine,
+    RewardLine,
+    TwitchLine,
     chat_line,
     ignore_reason,
     may_run_commands,
+    read_line,
     sender_name,
     text_without_cheermotes,
     to_incoming,
 )
 from core.chat import Source
-from core.moderation import may_moderate
+from core.moderation import ModAction, may_moderate
+from core.settings import Settings
 from tests.bot.fake_twitch import FakeUser, chat_event
 
 STREAMER = FakeUser("1001", "streamer", "Streamer")
@@ -119,3 +127,33 @@ def test_who_may_clear(badges: set[str], allowed: bool) -> None:
     """!ttsclear follows the one moderation rule, read from the badges of a real twitchio chat line."""
     assert may_moderate(badges) is allowed
     assert may_moderate(line_for("!ttsclear", badges=sorted(badges)).badges) is allowed
+
+
+SETTINGS = Settings(username="streamer", model_dir="unused")
+
+
+def read(line: ChatLine, *, bot_id: str = BOT.id, reward_ids: frozenset[str] = frozenset()) -> TwitchLine:
+    return read_line(line, SETTINGS, bot_id=bot_id, reward_ids=reward_ids)
+
+
+def test_a_line_is_read_once_into_what_it_is() -> None:
+    chat = read(line_for("@streamer hi there", message_id="m-9"))
+    assert isinstance(chat, ChatToRead) and chat.chat == to_incoming(chat.line)
+    mod = read(line_for("!tts skip", badges=["moderator"]))
+    assert isinstance(mod, ModCommandLine) and mod.allowed and mod.command.action is ModAction.SKIP
+    refused = read(line_for("!tts remove someone"))
+    assert isinstance(refused, ModCommandLine) and not refused.allowed and refused.command.target == "someone"
+    own = line_for("@streamer hi", chatter=BOT)
+    assert read(own) == IgnoredLine(own, "the bot's own message")
+    # a viewer's !voice and !ttsclear are chat: the service's rules and twitchio's commands decide on them
+    assert isinstance(read(line_for("!voice af_bella")), ChatToRead)
+    assert isinstance(read(line_for("!ttsclear", badges=["moderator"])), ChatToRead)
+
+
+def test_a_reward_line_comes_first_and_a_command_from_elsewhere_is_just_ignored() -> None:
+    line = dataclasses.replace(line_for("!tts skip", badges=["moderator"]), channel_points_id="reward-1")
+    assert read(line, reward_ids=frozenset({"reward-1"})) == RewardLine(line, "reward-1")
+    assert isinstance(read(line, reward_ids=frozenset({"other"})), ModCommandLine)
+    # a shared-chat copy of a moderator's command from another channel commands nothing here
+    shared = read(line_for("!tts skip", badges=["moderator"], source_broadcaster=OTHER))
+    assert shared == IgnoredLine(shared.line, "shared chat from another channel")
