@@ -14,6 +14,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from core.language_settings import (
+    LanguageSettings,
+    LanguageSettingsError,
+    check_languages,
+    parse_languages,
+    with_pronunciations,
+)
 from core.moderation import CommandWords, ModAction
 from core.voice_mix import VoiceMixError, parse_voice_mix
 
@@ -122,6 +129,8 @@ class Settings:
     mod_command: str = "tts"
     mod_commands: CommandWords = field(default_factory=CommandWords)
     twitch: TwitchSettings = field(default_factory=TwitchSettings)
+    #: Each line spoken in its own language (core/language.py, core/language_settings.py, docs/languages.md).
+    languages: LanguageSettings = field(default_factory=LanguageSettings)
 
     @property
     def mentions_max_audio_bytes(self) -> int:
@@ -224,6 +233,10 @@ def build_settings(raw: Mapping[str, Any], base: Settings | None = None) -> Sett
     values: dict[str, Any] = {}
     known = {f.name for f in dataclasses.fields(Settings)}
     lowered = {str(k).lower(): v for k, v in raw.items()}
+    per_language: dict[str, Any] = {}
+    if isinstance(lowered.get("pronunciations"), Mapping):  # ``{e: {word: ...}}`` next to the flat English form
+        per_language = {k: v for k, v in lowered["pronunciations"].items() if isinstance(v, Mapping)}
+        lowered["pronunciations"] = {k: v for k, v in lowered["pronunciations"].items() if k not in per_language}
     for key, value in lowered.items():
         if key not in known:
             raise SettingsError(key, "unknown key (check the spelling against settings.yaml)")
@@ -255,13 +268,27 @@ def build_settings(raw: Mapping[str, Any], base: Settings | None = None) -> Sett
             values[key] = _moderation_setting(key, value)
         elif key == "twitch":
             values[key] = _twitch(value, settings.twitch)
+        elif key == "languages":
+            values[key] = _languages(value, settings.languages)
         elif key == "fused_vocoder" and isinstance(value, bool):  # YAML reads a bare on/off as a boolean
             values[key] = "on" if value else "off"
         else:
             values[key] = _text(key, value)
+    if per_language or "pronunciations" in lowered:
+        languages = values.get("languages", settings.languages)
+        values["languages"] = _languages(None, languages, per_language)
     settings = dataclasses.replace(settings, **values)
     _check(settings)
     return settings
+
+
+def _languages(raw: Any, current: LanguageSettings, pronunciations: Mapping[str, Any] | None = None
+               ) -> LanguageSettings:
+    try:
+        languages = parse_languages(raw, current)
+        return languages if pronunciations is None else with_pronunciations(languages, pronunciations)
+    except LanguageSettingsError as exc:
+        raise SettingsError(exc.key, exc.problem) from None
 
 
 def _check(settings: Settings) -> None:
@@ -292,6 +319,10 @@ def _check(settings: Settings) -> None:
     except VoiceMixError as exc:
         raise SettingsError("voice", str(exc)) from None
     _check_voices(settings)
+    try:
+        check_languages(settings.languages, settings.lang_code.lower())
+    except LanguageSettingsError as exc:
+        raise SettingsError(exc.key, exc.problem) from None
 
 
 # --- per-viewer voices and names ---------------------------------------------------------------------------
