@@ -63,10 +63,10 @@ class _Render:
     started: float = field(default_factory=time.monotonic)
 
 
-def _render_batch(engine: KokoroEngine, texts: list[str], voices: list[str | None] | None = None
-                  ) -> list[Speech | Exception]:
+def _render_batch(engine: KokoroEngine, texts: list[str], voices: list[str | None] | None = None,
+                  langs: list[str | None] | None = None) -> list[Speech | Exception]:
     """Phonemize each text (a failure stays that text's), then render the rest together, each in its voice."""
-    return engine.speak_batch(texts, voices)
+    return engine.speak_batch(texts, voices, langs)
 
 
 def remove_files(paths: Iterable[str | None]) -> None:
@@ -278,7 +278,7 @@ class SynthesisWorker:
         stream: AudioStream | None = None
         rendered = False
         try:
-            plan: list[Chunk] = await self._on_lane(lane, engine.plan, text)  # type: ignore[assignment]
+            plan: list[Chunk] = await self._on_lane(lane, engine.plan, text, item.lang)  # type: ignore[assignment]
             on_chunk = None
             if len(plan) > 1:  # a long line: its first sentence may play while the rest renders
                 stream = self.live.open(item.id, len(plan))
@@ -328,7 +328,7 @@ class SynthesisWorker:
         texts = [item.spoken_text if item.spoken_text is not None else item.text for item in items]
         try:
             results: list[Speech | Exception] = await self._on_lane(  # type: ignore[assignment]
-                lane, _render_batch, engine, texts, [item.voice for item in items])
+                lane, _render_batch, engine, texts, [item.voice for item in items], [item.lang for item in items])
         except asyncio.CancelledError:
             await self._db.call(self._db.store.release_claims, [i.id for i in items])
             raise

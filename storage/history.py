@@ -109,7 +109,7 @@ def replay(store: MessageStore, message_id: int) -> ReplayResult:
             queue=original.queue, source=original.source, sent_by=original.sent_by, text=original.text,
             spoken_text=original.spoken_text, bits_amount=original.bits_amount, status=Status.PENDING.value,
             is_deleted=False, received_at=utcnow(), replay_of=original.id,
-            voice=original.voice)  # the same viewer keeps sounding the same
+            voice=original.voice, lang=original.lang)  # the same viewer keeps sounding the same
         session.add(copy)
         session.flush()
         return ReplayResult(StoredMessage.of(copy))

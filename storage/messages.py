@@ -44,6 +44,8 @@ class NewMessage:
     awaiting_approval: bool = False
     #: The voice spec decided at accept time (``core.viewer_voice.resolve_voice``); synthesis speaks with it.
     voice: str | None = None
+    #: The Kokoro language code it is spoken in (``core.language``); None: the engine's ``lang_code``.
+    lang: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +73,7 @@ class StoredMessage:
     voice: str | None = None
     #: Word timings JSON for captions (``core.captions``), set when synthesised.
     word_timings: str | None = None
+    lang: str | None = None
 
     @classmethod
     def of(cls, row: MessageRow) -> StoredMessage:
@@ -81,7 +84,7 @@ class StoredMessage:
             deleted_reason=row.deleted_reason, received_at=row.received_at, audio_path=row.audio_path,
             audio_bytes=row.audio_bytes, duration_s=row.duration_s,
             awaiting_approval=bool(row.awaiting_approval), external_id=row.external_id, replay_of=row.replay_of,
-            voice=row.voice, word_timings=row.word_timings,
+            voice=row.voice, word_timings=row.word_timings, lang=row.lang,
         )
 
 
@@ -101,7 +104,7 @@ class RecoveryReport:
 
 
 _INSERT_COLUMNS = ("queue", "source", "sent_by", "text", "spoken_text", "bits_amount", "external_id", "status",
-                   "reason", "is_deleted", "received_at", "awaiting_approval", "voice")
+                   "reason", "is_deleted", "received_at", "awaiting_approval", "voice", "lang")
 _SQLITE_INSERT = (f"INSERT INTO {MessageRow.__tablename__} ({', '.join(_INSERT_COLUMNS)}) "
                   f"VALUES ({', '.join('?' * len(_INSERT_COLUMNS))})")
 _WAITING = [s.value for s in WAITING_STATUSES]
@@ -126,7 +129,7 @@ class MessageStore:
                 "queue": m.queue.value, "source": m.source.value, "sent_by": m.sent_by, "text": m.text,
                 "spoken_text": m.spoken_text, "bits_amount": m.bits_amount, "external_id": m.external_id,
                 "status": m.status.value, "reason": m.reason, "is_deleted": False, "received_at": now,
-                "awaiting_approval": m.awaiting_approval, "voice": m.voice,
+                "awaiting_approval": m.awaiting_approval, "voice": m.voice, "lang": m.lang,
             }
             for m in messages
         ]
@@ -148,7 +151,7 @@ class MessageStore:
             for m in messages:
                 cursor.execute(_SQLITE_INSERT, (m.queue.value, m.source.value, m.sent_by, m.text, m.spoken_text,
                                                 m.bits_amount, m.external_id, m.status.value, m.reason, 0, received,
-                                                int(m.awaiting_approval), m.voice))
+                                                int(m.awaiting_approval), m.voice, m.lang))
                 ids.append(int(cursor.lastrowid))
             cursor.close()
             return ids

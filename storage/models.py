@@ -45,6 +45,8 @@ class MessageRow(Base):
     awaiting_approval: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     #: A dashboard replay: the id of the item this row repeats. Waiting replays play before the rest.
     replay_of: Mapped[int | None] = mapped_column(Integer, default=None)
+    #: The Kokoro language code the line is spoken in (``core.language``); None on rows from before languages.
+    lang: Mapped[str | None] = mapped_column(String(8), default=None)
 
     __table_args__ = (
         Index("ix_messages_live", "queue", "is_deleted", "status", "id"),
@@ -71,4 +73,15 @@ class ViewerVoiceRow(Base):
     login: Mapped[str] = mapped_column(String(64), primary_key=True)
     #: A friendly name from the ``voices`` setting.
     voice: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class ViewerLanguageRow(Base):
+    """A viewer's own language, chosen with ``!lang <code>`` in chat (one row per login; ``!lang`` deletes it)."""
+
+    __tablename__ = "viewer_languages"
+
+    login: Mapped[str] = mapped_column(String(64), primary_key=True)
+    #: A Kokoro language code (``a``, ``e``...).
+    lang: Mapped[str] = mapped_column(String(8))
     updated_at: Mapped[datetime] = mapped_column(DateTime)
