@@ -7,7 +7,8 @@
   {text}", is English). Numbers, money and times are never rewritten in ``core``: each language's G2P reads
   them (misaki for English, espeak-ng in the language's own words for the others).
 - Voices (``voice_for_language``): a line in the channel's language (``lang_code``; English counts as one
-  language for a/b) keeps ``core.viewer_voice.resolve_voice``. A line in another language is spoken by that
+  language for a/b) keeps ``core.viewer_voice.resolve_voice``, except that with ``detect`` on a per-user mix
+  is drawn from the ``voice_pool`` voices of that language only. A line in another language is spoken by that
   language's voices only: a viewer's ``!voice`` choice or ``user_voices`` entry when every voice in it is of
   that language (Kokoro ids start with the language's code), else with ``voice_mode: per_user`` a mix drawn
   from the ``voice_pool`` voices of that language plus ``languages.voices[code]``, else that voice alone.
@@ -94,6 +95,11 @@ def language_pool(code: str, settings: Settings) -> tuple[str, ...]:
 def voice_for_language(sent_by: str, settings: Settings, code: str, chosen: str | None = None) -> str:
     """The voice spec for one line of ``sent_by`` in language ``code`` (see the module docstring)."""
     if same_language(code, settings.lang_code):
+        chose = chosen is not None and chosen.lower() in {k.lower() for k in settings.voices}
+        mixed = not chose and not settings.user_voices.get(login_key(sent_by)) and settings.voice_mode == "per_user"
+        pool = language_pool(code, settings)
+        if settings.languages.detect and mixed and pool:
+            return per_user_mix(sent_by, pool)  # never a blend across languages (it brings an accent)
         return resolve_voice(sent_by, settings, chosen)
     if chosen is not None and chosen.lower() in {k.lower() for k in settings.voices}:
         spec = f"{chosen.lower()}100"
