@@ -83,7 +83,7 @@ def _history_entry(entry: history.HistoryEntry) -> dict[str, Any]:
         "spoken_text": item.spoken_text, "bits_amount": item.bits_amount, "status": item.status.value,
         "outcome": entry.outcome, "reason": item.reason, "duration": item.duration_s,
         "received_at": _iso(item.received_at), "ended_at": _iso(entry.ended_at), "replay_of": item.replay_of,
-        "replayable": history.replay_refusal(item) is None,
+        "replayable": history.replay_refusal(item) is None, "lang": item.lang,
     }
 
 
