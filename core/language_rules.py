@@ -26,6 +26,8 @@ from core.spoken_text import SpeechRules, normalize_chat_text
 from core.viewer_voice import default_pool, login_key, per_user_mix, resolve_voice
 from core.voice_mix import VoiceMixError, parse_voice_mix
 
+#: English lines in a channel of another language, when ``languages.voices`` names no English voice.
+ENGLISH_VOICES = {"a": "af_heart", "b": "bf_emma"}
 #: The name template of a language without one in ``languages.username_templates``.
 PLAIN_TEMPLATE = "{user}: {text}"
 
@@ -111,10 +113,7 @@ def voice_for_language(sent_by: str, settings: Settings, code: str, chosen: str 
     pool = language_pool(code, settings)
     if settings.voice_mode == "per_user" and pool:
         return per_user_mix(sent_by, pool)
-    own = settings.languages.voices.get(code)
-    if own:
-        return own
-    return resolve_voice(sent_by, settings, chosen)  # English without a voice of its own: the channel's
+    return settings.languages.voices.get(code) or ENGLISH_VOICES.get(code) or resolve_voice(sent_by, settings, chosen)
 
 
 def language_voice_specs(old: Settings, new: Settings) -> list[tuple[str, str]]:

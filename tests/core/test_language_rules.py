@@ -104,6 +104,9 @@ def test_the_item_voice_is_the_language_voice() -> None:
     assert voice_for_language("ana", VOICES, "b") == "heart"       # English is one language for voices
     assert voice_for_language("ana", VOICES, "e") == "ef_dora"
     assert voice_for_language("ana", VOICES, "f") == "ff_siwis"
+    spanish_channel = dataclasses.replace(VOICES, lang_code="e", voice="dora100")
+    assert voice_for_language("ana", spanish_channel, "e") == "dora100"
+    assert voice_for_language("ana", spanish_channel, "a") == "af_heart"  # never the Spanish channel voice
 
 
 def test_a_viewer_voice_wins_only_in_its_own_language() -> None:
