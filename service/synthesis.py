@@ -66,6 +66,8 @@ class _Render:
 def _render_batch(engine: KokoroEngine, texts: list[str], voices: list[str | None] | None = None,
                   langs: list[str | None] | None = None) -> list[Speech | Exception]:
     """Phonemize each text (a failure stays that text's), then render the rest together, each in its voice."""
+    if langs is None or all(lang is None for lang in langs):  # rows from before languages: the engine's own
+        return engine.speak_batch(texts, voices)
     return engine.speak_batch(texts, voices, langs)
 
 
@@ -278,7 +280,8 @@ class SynthesisWorker:
         stream: AudioStream | None = None
         rendered = False
         try:
-            plan: list[Chunk] = await self._on_lane(lane, engine.plan, text, item.lang)  # type: ignore[assignment]
+            plan_of = engine.plan if item.lang is None else functools.partial(engine.plan, lang=item.lang)
+            plan: list[Chunk] = await self._on_lane(lane, plan_of, text)  # type: ignore[assignment]
             on_chunk = None
             if len(plan) > 1:  # a long line: its first sentence may play while the rest renders
                 stream = self.live.open(item.id, len(plan))
