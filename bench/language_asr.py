@@ -161,7 +161,8 @@ def render_with_server(weights: str, out: Path) -> dict[str, list[dict[str, str]
         server.wait(timeout=60)
 
 
-def render_plain(weights: str, out: Path) -> tuple[dict[str, list[dict[str, str]]], str]:
+def render_plain(weights: str, out: Path, count: int = 10, reuse: bool = False
+                 ) -> tuple[dict[str, list[dict[str, str]]], str]:
     """The same lines with bare kokoro ``KPipeline(lang_code=X)`` and that language's voice."""
     import numpy as np
     import soundfile as sf
@@ -182,10 +183,11 @@ def render_plain(weights: str, out: Path) -> tuple[dict[str, list[dict[str, str]
             pipeline.g2p = espeak.EspeakG2P(language="en-us")
             note = "plain kokoro's English G2P needs a spaCy download: espeak-ng en-us used instead"
         voice = f"{weights}/voices/{DEFAULT_VOICES.get(code, 'af_heart')}.pt"
-        for n, text in enumerate(lines):
-            audio = [r.audio.numpy() for r in pipeline(text, voice=voice) if r.audio is not None]
+        for n, text in enumerate(lines[:count]):
             wav = work / f"{code}_{n}.wav"
-            sf.write(wav, np.concatenate(audio), 24_000)
+            if not (reuse and wav.is_file()):
+                audio = [r.audio.numpy() for r in pipeline(text, voice=voice) if r.audio is not None]
+                sf.write(wav, np.concatenate(audio), 24_000)
             result.setdefault(code, []).append({"wav": str(wav), "text": text, "lang": code})
     return result, note
 
@@ -204,14 +206,22 @@ def main() -> None:
     parser.add_argument("--asr-dir", required=True)
     parser.add_argument("--asr-python", required=True)
     parser.add_argument("--out", type=Path, default=Path("/tmp/sv-lang-asr"))
+    parser.add_argument("--lines", type=int, default=10, help="lines per language compared (the first N)")
+    parser.add_argument("--reuse", action="store_true", help="keep WAVs already rendered in --out")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
-    served = render_with_server(args.weights, args.out)
-    plain, note = render_plain(args.weights, args.out)
+    manifest = args.out / "server.json"
+    if args.reuse and manifest.is_file():
+        served = json.loads(manifest.read_text(encoding="utf-8"))
+    else:
+        served = render_with_server(args.weights, args.out)
+        manifest.write_text(json.dumps(served), encoding="utf-8")
+    plain, note = render_plain(args.weights, args.out, args.lines, args.reuse)
     rows = []
     for code in LINES:
         iso = ISO_CODES[code]
+        served[code] = sorted(served[code], key=lambda r: LINES[code].index(r["text"]))[: args.lines]
         cells = [code, f"{sum(r['lang'] == code for r in served[code])}/{len(served[code])}"]
         for name, rendered in (("sv", served), ("plain", plain)):
             stem = args.out / f"{name}_{code}"
@@ -228,7 +238,7 @@ def main() -> None:
         print("| " + " | ".join(cells) + " |")
     if note:
         print(f"\n{note}")
-    print(f"\n{sum(len(v) for v in LINES.values())} lines, {time.monotonic() - started:.0f} s")
+    print(f"\n{args.lines} lines per language, {time.monotonic() - started:.0f} s")
 
 
 if __name__ == "__main__":
