@@ -15,6 +15,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from core.chat import QueueName
+from core.language_settings import (
+    LanguageSettings,
+    LanguageSettingsError,
+    check_languages,
+    parse_languages,
+    with_pronunciations,
+)
 from core.logins import login_key
 from core.moderation import CommandWords, ModAction
 from core.voice_mix import VoiceMixError, parse_voice_mix
@@ -238,6 +245,8 @@ class Settings:
     api_speech_concurrency: int = 1
     #: Requests waiting for their turn beyond those; more are answered 429 with Retry-After (0-1000).
     api_speech_queue: int = 8
+    #: Each line spoken in its own language (core/language.py, core/language_settings.py, docs/languages.md).
+    languages: LanguageSettings = field(default_factory=LanguageSettings)
 
     @property
     def mentions_max_audio_bytes(self) -> int:
@@ -346,6 +355,10 @@ def build_settings(raw: Mapping[str, Any], base: Settings | None = None) -> Sett
     values: dict[str, Any] = {}
     known = {f.name for f in dataclasses.fields(Settings)}
     lowered = {str(k).lower(): v for k, v in raw.items()}
+    per_language: dict[str, Any] = {}
+    if isinstance(lowered.get("pronunciations"), Mapping):  # ``{e: {word: ...}}`` next to the flat English form
+        per_language = {k: v for k, v in lowered["pronunciations"].items() if isinstance(v, Mapping)}
+        lowered["pronunciations"] = {k: v for k, v in lowered["pronunciations"].items() if k not in per_language}
     for key, value in lowered.items():
         if key not in known:
             raise SettingsError(key, "unknown key (check the spelling against settings.yaml)")
@@ -386,13 +399,27 @@ def build_settings(raw: Mapping[str, Any], base: Settings | None = None) -> Sett
         elif key in _API_SPEECH_LIMITS:
             low, high = _API_SPEECH_LIMITS[key]
             values[key] = _number(key, value, kind=int, low=low, high=high)
+        elif key == "languages":
+            values[key] = _languages(value, settings.languages)
         elif key == "fused_vocoder" and isinstance(value, bool):  # YAML reads a bare on/off as a boolean
             values[key] = "on" if value else "off"
         else:
             values[key] = _text(key, value)
+    if per_language or "pronunciations" in lowered:
+        languages = values.get("languages", settings.languages)
+        values["languages"] = _languages(None, languages, per_language)
     settings = dataclasses.replace(settings, **values)
     _check(settings)
     return settings
+
+
+def _languages(raw: Any, current: LanguageSettings, pronunciations: Mapping[str, Any] | None = None
+               ) -> LanguageSettings:
+    try:
+        languages = parse_languages(raw, current)
+        return languages if pronunciations is None else with_pronunciations(languages, pronunciations)
+    except LanguageSettingsError as exc:
+        raise SettingsError(exc.key, exc.problem) from None
 
 
 def _check(settings: Settings) -> None:
@@ -423,6 +450,10 @@ def _check(settings: Settings) -> None:
     except VoiceMixError as exc:
         raise SettingsError("voice", str(exc)) from None
     _check_voices(settings)
+    try:
+        check_languages(settings.languages, settings.lang_code.lower())
+    except LanguageSettingsError as exc:
+        raise SettingsError(exc.key, exc.problem) from None
 
 
 # --- per-viewer voices and names ---------------------------------------------------------------------------

@@ -5,7 +5,7 @@ import { api, el } from "/static/api.js";
 import { HISTORY_PAGE, setHistoryFilter, setHistoryNextBefore, setHistoryPage, view } from "/static/state.js";
 import { act, flash, showError } from "/static/controls.js";
 import { refreshQueue } from "/static/queue.js";
-import { $, refundBadge, throttle, when, whoCell } from "/static/ui.js";
+import { $, langBadge, refundBadge, throttle, when, whoCell } from "/static/ui.js";
 
 function outcomeText(entry) {
   const reason = entry.reason ? `: ${entry.reason}` : "";
@@ -25,7 +25,7 @@ function historyRow(entry) {
   const row = el("tr", { attrs: { "data-id": entry.id } }, [
     el("td", { className: "when", text: when(entry.ended_at), attrs: { title: entry.ended_at } }),
     el("td", { className: "who" }, whoCell(entry)),
-    el("td", { className: "says", text: entry.spoken_text || entry.text, attrs: { title: entry.text } }),
+    el("td", { className: "says", attrs: { title: entry.text } }, [langBadge(entry.lang), entry.spoken_text || entry.text]),
     el("td", {}, [el("span", { className: `badge o-${entry.outcome}`, text: outcomeText(entry) }),
       refundBadge(entry)].filter(Boolean)),
     el("td", { className: "actions" }, [replay]),

@@ -4,7 +4,7 @@
 import { api, el } from "/static/api.js";
 import { QUEUE_PAGE, setPreviewing, setShownQueue, showMoreQueue, view } from "/static/state.js";
 import { act, flash, showError } from "/static/controls.js";
-import { $, refundBadge, seconds, throttle, whoCell } from "/static/ui.js";
+import { $, langBadge, refundBadge, seconds, throttle, whoCell } from "/static/ui.js";
 
 const QUEUES = ["mentions", "bits"];
 const rows = new Map(); // id -> <tr>
@@ -72,7 +72,7 @@ function queueRow(item) {
   cells[3].replaceChildren(...[el("span", { className: `badge s-${status.key}`, text: status.text }),
     refundBadge(item)].filter(Boolean));
   cells[4].textContent = seconds(item.duration);
-  cells[5].textContent = item.voice || "—";
+  cells[5].replaceChildren(langBadge(item.lang), item.voice || "—");
   cells[5].title = item.voice || "";
   cells[1].title = item.sent_by;
   row.dataset.audio = item.audio_url || "";

@@ -4,7 +4,7 @@
 import { api, el } from "/static/api.js";
 import { setTried, view } from "/static/state.js";
 import { act } from "/static/controls.js";
-import { $ } from "/static/ui.js";
+import { $, LANGUAGES } from "/static/ui.js";
 
 function tryBody() {
   const body = { sent_by: $("try-user").value.trim(), text: $("try-text").value };
@@ -26,7 +26,8 @@ async function check(event) {
     result.dataset.kind = answer.spoken ? "spoken" : "refused";
     if (answer.spoken) {
       result.replaceChildren(`Would be spoken (${answer.queue} queue, as ${answer.source}): `, el("q", { className: "spoken", text: answer.spoken_text }),
-        answer.voice ? el("span", { className: "hint", text: ` · voice ${answer.voice}` }) : "");
+        answer.voice ? el("span", { className: "hint", text: ` · voice ${answer.voice}` }) : "",
+        answer.lang ? el("span", { className: "hint", text: ` · ${LANGUAGES[answer.lang] || answer.lang} (${answer.lang_source})` }) : "");
     } else {
       const where = answer.queue ? `stored in ${answer.queue} but not spoken` : "not queued";
       result.replaceChildren(`Would not be spoken (${where}): `, el("strong", { className: "reason", text: answer.reason }));

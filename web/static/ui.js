@@ -1,5 +1,5 @@
 // Small pieces the dashboard's panels share: element lookup, the status strip's cells, a throttle, formats and
-// the badges an item row shows (its source, its channel-points refund state).
+// the badges an item row shows (its source, its language, its channel-points refund state).
 
 import { el } from "/static/api.js";
 
@@ -71,6 +71,16 @@ export function sourceIcon(source) {
 
 export function whoCell(item) {
   return [sourceIcon(item.source), el("span", { className: "name", text: item.sent_by })];
+}
+
+// --- languages: a small badge with the language each item is spoken in -----------------------------------
+
+export const LANGUAGES = { a: "en", b: "en-GB", e: "es", f: "fr", h: "hi", i: "it", p: "pt", j: "ja", z: "zh" };
+
+export function langBadge(lang) {
+  if (!lang) return "";
+  const code = LANGUAGES[lang] || lang;
+  return el("span", { className: "badge lang", text: code, attrs: { title: `spoken in ${code}`, "data-lang": lang } });
 }
 
 // --- channel points: the refund state of an item paid with points (docs/queue-rules.md) ----------------------
