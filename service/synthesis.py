@@ -9,6 +9,13 @@ between model blocks while they run. When a line for the active queue arrives wh
 *other* queue, the newest such render is cancelled and its row goes back to pending, so the line the
 streamer is listening to starts at once instead of one backlog item later (bench/README.md, "latency").
 
+With ``cpu_priority: low`` (settings; ``tts.cpu_priority``) each lane renders on a thread at a lower OS
+priority, so a game on the same PC keeps its cores while the queue is ahead of playback; the item that plays
+next, when it is not ready yet (a player waits for it, or nothing is before it in the active queue), renders on
+one more thread kept at normal priority instead (an unprivileged thread can lower its priority, not raise it
+back). Each time the queue drains, the engine returns the renders' freed memory to the OS
+(``KokoroEngine.release_memory``).
+
 A line of several chunks (a long line is cut at sentence ends) is streamed while it renders: each chunk's
 audio goes to ``service.live_audio`` at once, and after the first one playback may start the item
 (``on_first_audio``); the WAV file and the row's duration are written when the whole line is done, as

@@ -40,23 +40,32 @@ def supported() -> bool:
     return sys.platform.startswith("linux") or sys.platform == "win32"
 
 
-def lower_current_thread() -> bool:
+def lower_current_thread(platform: str = sys.platform) -> bool:
     """Lower the calling thread's scheduling priority (see the module doc); False when nothing was changed."""
     try:
-        if sys.platform.startswith("linux"):
+        if platform.startswith("linux"):
             tid = threading.get_native_id()
             current = os.getpriority(os.PRIO_PROCESS, tid)
             if current < LOW_NICE:
                 os.setpriority(os.PRIO_PROCESS, tid, LOW_NICE)
             return True
-        if sys.platform == "win32":
-            kernel32: Any = __import__("ctypes").windll.kernel32
-            return bool(kernel32.SetThreadPriority(kernel32.GetCurrentThread(), _WIN_BELOW_NORMAL))
+        if platform == "win32":
+            kernel32 = _kernel32()
+            if kernel32.SetThreadPriority(kernel32.GetCurrentThread(), _WIN_BELOW_NORMAL):
+                return True
+            raise OSError(f"SetThreadPriority failed (error {kernel32.GetLastError()})")
     except OSError as exc:  # a sandbox that forbids it: the render runs at normal priority
         log.warning("could not lower the render thread's priority (%s); it runs at normal priority", exc)
         return False
-    log.info("cpu_priority low is not supported on %s; render threads run at normal priority", sys.platform)
+    log.info("cpu_priority low is not supported on %s; render threads run at normal priority", platform)
     return False
+
+
+def _kernel32() -> Any:
+    """Windows' kernel32 through ctypes (only called on Windows)."""
+    import ctypes
+
+    return ctypes.windll.kernel32  # type: ignore[attr-defined]
 
 
 def thread_nice(native_id: int) -> int:

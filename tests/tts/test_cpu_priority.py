@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import torch
 
+from tts import cpu_priority
 from tts.cpu_priority import LOW_NICE, lower_current_thread, process_threads, thread_nice
 from tts.engine import EngineConfig, KokoroEngine
 
@@ -52,6 +53,37 @@ def test_lowering_changes_only_the_calling_thread() -> None:
     changed, nice = on_thread(lower)
     assert changed and nice == max(LOW_NICE, main_nice)
     assert thread_nice(threading.get_native_id()) == main_nice  # the caller (the event loop's side) is untouched
+
+
+class FakeKernel32:
+    """Records ``SetThreadPriority`` calls the way Windows' kernel32 takes them."""
+
+    def __init__(self, ok: bool) -> None:
+        self.ok = ok
+        self.calls: list[tuple[str, int]] = []
+
+    def GetCurrentThread(self) -> str:  # the Win32 names
+        return "pseudo-handle"
+
+    def SetThreadPriority(self, handle: str, priority: int) -> int:
+        self.calls.append((handle, priority))
+        return 1 if self.ok else 0
+
+    def GetLastError(self) -> int:
+        return 5
+
+
+def test_windows_lowers_the_calling_thread_below_normal(monkeypatch: pytest.MonkeyPatch) -> None:
+    kernel32 = FakeKernel32(ok=True)
+    monkeypatch.setattr(cpu_priority, "_kernel32", lambda: kernel32)
+    assert cpu_priority.lower_current_thread(platform="win32")
+    assert kernel32.calls == [("pseudo-handle", -1)]  # THREAD_PRIORITY_BELOW_NORMAL on the current thread
+
+
+def test_a_refused_or_unsupported_lowering_is_reported_not_raised(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cpu_priority, "_kernel32", lambda: FakeKernel32(ok=False))
+    assert not cpu_priority.lower_current_thread(platform="win32")
+    assert not cpu_priority.lower_current_thread(platform="darwin")  # setpriority is per process there
 
 
 @linux_only
