@@ -56,7 +56,7 @@ class FootprintPlan:
     game_workers: int = 0  # 0: one per core
 
 
-TINY_FOOTPRINT = FootprintPlan(burst=6, return_after_s=2.0, game_mentions=2, game_period_s=2.0, game_alone_s=2.0)
+TINY_FOOTPRINT = FootprintPlan(burst=4, return_after_s=1.0, game_mentions=1, game_period_s=1.0, game_alone_s=1.0)
 
 #: What each variant's server is told (besides the bench's own settings); ``--before`` replaces ``today``'s tree.
 TODAY_SETTINGS: dict[str, Any] = {"cpu_priority": "normal"}
@@ -240,35 +240,32 @@ async def start(name: str, root: Path, extra: dict[str, Any], work: Path, model_
 
 
 async def section_footprint(model_dir: Path, device: str, work: Path, plan: FootprintPlan, before: str | None,
-                            parts: set[str]) -> dict[str, Any]:
+                            parts: set[str], only: set[str] | None = None) -> dict[str, Any]:
     lines = mention_lines(load_texts())
-    variants = variant_roots(before)
+    variants = {k: v for k, v in variant_roots(before).items() if only is None or k in only}
     result: dict[str, Any] = {"variants": {k: {"root": str(r), "settings": e} for k, (r, e) in variants.items()},
                               "plan": plan.__dict__}
-    if "burst" in parts:
-        result["burst"] = {}
+    servers: dict[str, ServerProcess] = {}
+    try:  # one fresh server per variant: the burst first (its peak is the process's), then the game
         for name, (root, extra) in variants.items():
-            note(f"burst ({name}): {plan.burst} mentions of 6-30 words at once, then {plan.return_after_s:.0f}s idle")
-            server = await start(name, root, extra, work, model_dir, device, "burst")
-            try:
+            servers[name] = await start(name, root, extra, work, model_dir, device, "footprint")
+        if "burst" in parts:
+            result["burst"] = {}
+            for name, server in servers.items():
+                note(f"burst ({name}): {plan.burst} mentions of 6-30 words at once, then "
+                     f"{plan.return_after_s:.0f}s idle")
                 result["burst"][name] = await burst_and_return(server, lines, plan)
                 summary = {k: v for k, v in result["burst"][name].items() if k != "samples"}
                 note(f"burst ({name}): {json.dumps(summary)}")
-            finally:
-                server.stop()
-    if "game" in parts:
-        note(f"game: one busy process per core; {plan.game_mentions} mentions every {plan.game_period_s:.0f}s "
-             f"per server, alone phases of {plan.game_alone_s:.0f}s between")
-        servers: dict[str, ServerProcess] = {}
-        try:
-            for name, (root, extra) in variants.items():
-                servers[name] = await start(name, root, extra, work, model_dir, device, "game")
+        if "game" in parts:
+            note(f"game: one busy process per core; {plan.game_mentions} mentions every {plan.game_period_s:.0f}s "
+                 f"per server, alone phases of {plan.game_alone_s:.0f}s between")
             result["game"] = await game_rows(servers, lines, plan)
             for name in servers:
-                note(f"game ({name}): {json.dumps({k: v for k, v in result['game'][name].items()})}")
-        finally:
-            for server in servers.values():
-                server.stop()
+                note(f"game ({name}): {json.dumps(result['game'][name])}")
+    finally:
+        for server in servers.values():
+            server.stop()
     return result
 
 
@@ -283,7 +280,7 @@ def rows(result: dict[str, Any]) -> list[Row]:
         return "n/a" if value is None else f"{value:.2f}"
 
     burst = result.get("burst")
-    if burst:
+    if burst and {"new", "today"} <= set(burst):
         new, today = burst["new"], burst["today"]
         out.append(Row("5 burst", f"{new['messages']} mentions of 6-30 words at once: peak RSS, MiB (new / today)",
                        f"{new['peak_rss_mb']:.0f}", f"{today['peak_rss_mb']:.0f}",
@@ -296,7 +293,7 @@ def rows(result: dict[str, Any]) -> list[Row]:
                        f"{new['rss_after_drain_mb']:.0f}", f"{today['rss_after_drain_mb']:.0f}",
                        ratio(new["rss_after_drain_mb"], today["rss_after_drain_mb"]), "<= 1024 (1.0 GiB)"))
     game = result.get("game")
-    if game:
+    if game and {"new", "today"} <= set(game):
         new, today = game["new"], game["today"]
         label = f"{game['workers']} busy workers, a mention every {game['period_s']:.0f}s (n={game['mentions']})"
         out.append(Row("5 game", f"{label}: game mean rate vs alone", num(new["mean_ratio"]),
@@ -323,6 +320,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--period", type=float, default=FootprintPlan.game_period_s)
     parser.add_argument("--alone", type=float, default=FootprintPlan.game_alone_s)
     parser.add_argument("--before", help="a source tree for 'today' (default: this tree with cpu_priority normal)")
+    parser.add_argument("--variants", default="today,new", help="which servers to run (default both)")
     parser.add_argument("--out", default="bench/results/footprint.json")
     args = parser.parse_args(argv)
     plan = FootprintPlan(burst=args.burst, return_after_s=args.return_after, game_mentions=args.mentions,
@@ -331,7 +329,7 @@ def main(argv: list[str] | None = None) -> int:
         work = Path(tmp)
         model_dir = Path(args.weights).resolve() if args.weights else build_tiny_model(work / "tiny-model")
         result = asyncio.run(section_footprint(model_dir, args.device, work, plan, args.before,
-                                               set(args.parts.split(","))))
+                                               set(args.parts.split(",")), set(args.variants.split(","))))
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2), encoding="utf-8")
