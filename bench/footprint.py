@@ -56,7 +56,7 @@ class FootprintPlan:
     game_workers: int = 0  # 0: one per core
 
 
-TINY_FOOTPRINT = FootprintPlan(burst=4, return_after_s=1.0, game_mentions=1, game_period_s=1.0, game_alone_s=1.0)
+TINY_FOOTPRINT = FootprintPlan(burst=4, return_after_s=1.0, game_mentions=1, game_period_s=1.0, game_alone_s=3.0)
 
 #: What each variant's server is told (besides the bench's own settings); ``--before`` replaces ``today``'s tree.
 TODAY_SETTINGS: dict[str, Any] = {"cpu_priority": "normal"}

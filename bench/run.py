@@ -6,7 +6,9 @@ Five measurements, each against a baseline measured in the same run (bench/READM
 2. backlog    - a burst of queued lines: time until every WAV is on disk, server vs the bare sequential loop
 3. latency    - a mention posted while the server drains a bits backlog and ingests chat: time until playable
 4. ingest     - App messages per second over WebSocket and HTTP with synthesis running, latency, rows in the DB
-5. memory     - server RSS with the model loaded and while 1,000 messages go through, vs the bare library
+5. memory     - server RSS with the model loaded and while 1,000 messages go through, vs the bare library;
+   burst/game - (bench/footprint.py) a 300-mention burst's peak RSS and the RSS 20 s after it drained, and a
+                stand-in game's rate while mentions render: today's behaviour and the new defaults side by side
 
 Prints a table and writes everything to ``--out`` as JSON. ``--tiny`` is the CI mode: the tiny random model and
 a few messages, all sections in well under two minutes; nothing is asserted about timings.
