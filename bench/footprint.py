@@ -17,6 +17,8 @@ Rows:
   ``game_period_s`` (slower than playback), alone again, then the other server, alone again. Reported per
   server: the game's mean rate and its worst second during the mentions, each against its rate alone (the
   mean of the alone phases next to it), and the mentions' time from POST to their WAV on disk (ready), p90.
+  Each ready mention is played through at once (``/api/play``, ``/api/played/{id}``), so the next mention is
+  the next item to play, as in a stream where a line has played before the next one arrives.
 
 ``python bench/footprint.py --weights DIR`` runs only these rows (``--burst``, ``--mentions``...).
 """
@@ -90,6 +92,18 @@ async def wait_wav(server: ServerProcess, message_id: int, timeout: float, inter
             raise RuntimeError(f"message {message_id}: no WAV within {timeout:.0f}s")
         await asyncio.sleep(interval)
     return time.perf_counter()
+
+
+async def play_through(session: aiohttp.ClientSession, server: ServerProcess) -> None:
+    """A player that has finished the line before the next one comes (a mention every 9 s is slower than
+    playback): start the oldest ready item and report it played at once, so the next mention is the next item
+    to play, as in a stream (without this every later mention would wait behind unplayed ones)."""
+    async with session.post(f"{server.base_url}/api/play") as response:
+        if response.status != 200:
+            return
+        playing = (await response.json())["playing"]["id"]
+    async with session.post(f"{server.base_url}/api/played/{playing}") as response:
+        await response.read()
 
 
 # --- burst and return ---------------------------------------------------------------------------------------
@@ -199,7 +213,9 @@ async def game_rows(servers: dict[str, ServerProcess], lines: list[str], plan: F
                 pending = []
 
                 async def ready_after(server: ServerProcess, message_id: int, posted: float) -> float:
-                    return await wait_wav(server, message_id, timeout=600) - posted
+                    ready = await wait_wav(server, message_id, timeout=600) - posted
+                    await play_through(session, server)
+                    return ready
 
                 for k in range(plan.game_mentions):
                     posted = time.perf_counter()
