@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from core.settings import Settings, SettingsError, build_settings, load_settings
+from core.settings import Settings, SettingsError, build_settings
+from service.settings_file import load_settings
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -19,7 +19,7 @@ from service.database import AsyncStore
 from service.synthesis import SynthesisWorker
 from storage.database import create_database
 from storage.messages import MessageStore, NewMessage
-from tests.conftest import wait_for
+from tests.helpers import wait_for
 from tts.cpu_priority import LOW_NICE, thread_nice
 from tts.engine import Chunk, EngineConfig, Speech
 
