@@ -190,6 +190,12 @@ class Settings:
     precision: str = "auto"
     #: The vocoder's AdaIN + Snake chains in one compiled CPU kernel: auto/on (when a C compiler builds it) or off.
     fused_vocoder: str = "auto"
+    # --- sharing the PC with a game (tts/cpu_priority.py, docs/operations.md) ---
+    #: low: render threads at a lower OS priority while the queue is ahead of playback (the next item to play
+    #: renders at normal priority); normal: every render at normal priority.
+    cpu_priority: str = "low"
+    #: Most CPU threads one render uses (and lanes on CPU); 0 = auto (every core torch sees).
+    cpu_threads: int = 0
     model_dir: str = ""
     audio_dir: str = "data/audio"
     database_url: str = "sqlite:///data/streamvoice.db"
@@ -259,6 +265,7 @@ _API_SPEECH_LIMITS = {"api_speech_concurrency": (1, 8), "api_speech_queue": (0, 
 _DEVICES = frozenset({"auto", "cpu", "cuda", "mps"})
 _PRECISIONS = frozenset({"auto", "fp32", "bf16"})
 _FUSED_VOCODER = frozenset({"auto", "on", "off"})
+_CPU_PRIORITIES = ("low", "normal")
 
 
 def _number(key: str, value: Any, *, kind: type, low: float | None = None, high: float | None = None) -> Any:
@@ -401,6 +408,8 @@ def build_settings(raw: Mapping[str, Any], base: Settings | None = None) -> Sett
             values[key] = _number(key, value, kind=int, low=low, high=high)
         elif key == "languages":
             values[key] = _languages(value, settings.languages)
+        elif key in {"cpu_priority", "cpu_threads"}:
+            values[key] = _cpu_setting(key, value)
         elif key == "fused_vocoder" and isinstance(value, bool):  # YAML reads a bare on/off as a boolean
             values[key] = "on" if value else "off"
         else:
@@ -420,6 +429,18 @@ def _languages(raw: Any, current: LanguageSettings, pronunciations: Mapping[str,
         return languages if pronunciations is None else with_pronunciations(languages, pronunciations)
     except LanguageSettingsError as exc:
         raise SettingsError(exc.key, exc.problem) from None
+def _cpu_setting(key: str, value: Any) -> Any:
+    """``cpu_priority``: low or normal; ``cpu_threads``: auto (stored as 0) or a whole number 1-256."""
+    if key == "cpu_priority":
+        text = _text(key, value).strip().lower()
+        if text not in _CPU_PRIORITIES:
+            raise SettingsError(key, f"must be one of {', '.join(_CPU_PRIORITIES)}, got {value!r}")
+        return text
+    if isinstance(value, str) and value.strip().lower() == "auto":
+        return 0
+    if isinstance(value, str) and not value.strip().isdigit():
+        raise SettingsError(key, f"expected auto or a whole number of threads, got {value!r}")
+    return _number(key, value, kind=int, low=1, high=256)
 
 
 def _check(settings: Settings) -> None:

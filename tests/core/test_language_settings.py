@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from core.language_settings import LanguageSettings, missing_for_offline
-from core.settings import SettingsError, build_settings, load_settings
+from core.settings import SettingsError, build_settings
+from service.settings_file import load_settings
 
 
 def test_settings_yaml_section_is_the_documented_default() -> None:

@@ -12,14 +12,12 @@ import pytest
 
 from core.captions import build_captions
 from core.chat import QueueName, Source, Status
-from core.settings import Settings
 from service.database import AsyncStore
-from service.events import Event
-from service.live_settings import LiveSettings
 from service.synthesis import SynthesisWorker
 from storage.database import create_database
-from storage.messages import MessageStore, NewMessage, StoredMessage
+from storage.messages import MessageStore, NewMessage
 from tests.helpers import wait_for
+from tests.service.stub_signals import RecordingSignals, worker_settings
 from tts.engine import Chunk, RenderCancelled, Speech
 
 
@@ -55,39 +53,13 @@ class ScriptedEngine:
         return Speech(audio, build_captions([], text))
 
 
-class RecordingSignals:
-    """The worker's ``QueueSignals``: the mentions queue is active, nothing plays, finished renders recorded."""
-
-    def __init__(self) -> None:
-        self.changes: list[Any] = []
-
-    def publish(self, event: Event) -> None: ...
-    def state_changed(self) -> None: ...
-    def wake(self, queue: QueueName | None = None) -> None: ...
-    def prefer(self, message_id: int | None) -> None: ...
-    def cancel_synthesis(self, message_id: int) -> None: ...
-    def items_changed(self) -> None: ...
-    def first_audio(self, item: StoredMessage) -> None: ...
-
-    def synthesis_done(self, item: StoredMessage, status: Status) -> None:
-        self.changes.append((item.id, status))
-
-    def active_queue(self) -> QueueName:
-        return QueueName.MENTIONS
-
-    def playing_id(self) -> int | None:
-        return None
-
-
 @pytest.fixture
 async def setup(tmp_path: Path) -> AsyncIterator[tuple[SynthesisWorker, AsyncStore, ScriptedEngine, list[Any]]]:
     db = AsyncStore(MessageStore(create_database(f"sqlite:///{tmp_path / 'test.db'}")))
     engine = ScriptedEngine()
     signals = RecordingSignals()
     changes = signals.changes
-    settings = LiveSettings(Settings(username="streamer", model_dir=str(tmp_path), audio_dir=str(tmp_path / "audio"),
-                                     mentions_max_audio_mb=1000.0))
-    worker = SynthesisWorker(db, settings, signals,
+    worker = SynthesisWorker(db, worker_settings(tmp_path), signals,
                              engine_loader=lambda config: engine)  # type: ignore[arg-type, return-value]
     worker.start()
     yield worker, db, engine, changes
