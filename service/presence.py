@@ -5,12 +5,15 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from service.live_settings import LiveSettings
+
 
 class AppPresence:
-    """The App is online while one of its WebSockets is open, or it sent HTTP within ``window`` seconds."""
+    """The App is online while one of its WebSockets is open, or it sent HTTP within
+    ``twitch.app_online_window`` seconds (read per use)."""
 
-    def __init__(self, window: Callable[[], float], clock: Callable[[], float] = time.monotonic) -> None:
-        self._window = window
+    def __init__(self, settings: LiveSettings, clock: Callable[[], float] = time.monotonic) -> None:
+        self._settings = settings
         self._clock = clock
         self._sockets = 0
         self._last_http: float | None = None
@@ -28,4 +31,5 @@ class AppPresence:
     def online(self) -> bool:
         if self._sockets:
             return True
-        return self._last_http is not None and self._clock() - self._last_http <= self._window()
+        window = self._settings.current.twitch.app_online_window
+        return self._last_http is not None and self._clock() - self._last_http <= window

@@ -78,7 +78,7 @@ class StreamVoice:
         self.events = EventHub(self.snapshot, health=self.loops)
         #: The events between ingest, synthesis and playback (``service.signals``); connected below.
         self.signals = ServiceSignals(self.events, self.loops)
-        self.presence = AppPresence(lambda: self.settings.current.twitch.app_online_window)
+        self.presence = AppPresence(settings)
         self.memory = ChatMemory()
         #: Viewers' ``!voice`` choices: the table, and all of it in memory (read on every accepted line).
         self.viewer_voices = ViewerVoiceStore(self.db.store.engine)

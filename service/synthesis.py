@@ -18,7 +18,7 @@ back). Each time the queue drains, the engine returns the renders' freed memory 
 
 A line of several chunks (a long line is cut at sentence ends) is streamed while it renders: each chunk's
 audio goes to ``service.live_audio`` at once, and after the first one playback may start the item
-(``on_first_audio``); the WAV file and the row's duration are written when the whole line is done, as
+(``QueueSignals.first_audio``); the WAV file and the row's duration are written when the whole line is done, as
 for any other line.
 """
 
@@ -379,7 +379,7 @@ class SynthesisWorker:
 
     def _stream_sink(self, item: StoredMessage, stream: AudioStream) -> Callable[[np.ndarray], None]:
         """``on_chunk`` for a streamed render (runs on the render thread): each chunk's PCM into ``stream``;
-        after the first one, ``on_first_audio`` on the event loop."""
+        after the first one, ``signals.first_audio`` on the event loop."""
         first = True
 
         def sink(audio: np.ndarray) -> None:
