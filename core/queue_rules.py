@@ -10,6 +10,8 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 from core.chat import IncomingChat, Origin, QueueName, Source, Status
+from core.language import LangSource, Scorer, StickyLanguages
+from core.language_rules import line_language, name_template, rules_for
 from core.settings import Settings
 from core.spoken_names import SpeakerMemory, spoken_sender
 from core.spoken_text import SpeechRules, find_banned_word, normalize_chat_text, pronounce
@@ -30,6 +32,9 @@ class Decision:
     reason: str | None = None
     #: Why it is read (``core.triggers``): mention, chat, command or cheer; ``None`` when not stored.
     origin: Origin | None = None
+    #: The Kokoro language code the line is spoken in, and why (``core.language``).
+    lang: str = ""
+    lang_source: LangSource = LangSource.DEFAULT
 
     @property
     def stored(self) -> bool:
@@ -48,6 +53,8 @@ class ChatMemory:
         self._last_mention: OrderedDict[str, float] = OrderedDict()
         #: Who spoke last per queue (read the name only when the speaker changes).
         self.speakers = SpeakerMemory()
+        #: Each viewer's sticky language (``core.language``).
+        self.languages = StickyLanguages()
 
     def is_duplicate(self, chat: IncomingChat, now: float) -> bool:
         """Seen recently through the *other* path (App vs Twitch bot), or with the same Twitch message id.
@@ -92,8 +99,10 @@ def speech_rules(settings: Settings) -> SpeechRules:
     )
 
 
-def decide(chat: IncomingChat, settings: Settings, memory: ChatMemory, now: float) -> Decision:
-    """Apply the queue rules to one validated chat line (see docs/queue-rules.md)."""
+def decide(chat: IncomingChat, settings: Settings, memory: ChatMemory, now: float, *,
+           viewer_lang: str | None = None, scorer: Scorer | None = None) -> Decision:
+    """Apply the queue rules to one validated chat line (see docs/queue-rules.md). ``viewer_lang``: the
+    chatter's ``!lang`` choice; ``scorer``: the language detector (docs/languages.md)."""
     user = chat.sent_by.strip().lower()
     if user in {u.lower() for u in settings.ignored_users}:
         return Decision(None, reason="ignored user")
@@ -107,13 +116,17 @@ def decide(chat: IncomingChat, settings: Settings, memory: ChatMemory, now: floa
 
     rules = speech_rules(settings)
     emotes = rules.emotes | chat.emotes
-    spoken = normalize_chat_text(triggered.text, SpeechRules(
+    rules = SpeechRules(
         username=rules.username if triggered.strip_streamer else "", max_chars=rules.max_chars, emotes=emotes,
         banned_words=rules.banned_words, banned_words_action=rules.banned_words_action,
-        nicknames=rules.nicknames, pronunciations=rules.pronunciations))
+        nicknames=rules.nicknames, pronunciations=rules.pronunciations)
+    language, readable = line_language(chat.text, chat.sent_by, settings, rules, memory.languages, viewer_lang,
+                                       scorer)
+    rules = rules_for(rules, language.code, settings)
+    spoken = normalize_chat_text(readable, rules)
 
     def skipped(reason: str) -> Decision:
-        return Decision(queue, Status.SKIPPED, spoken, reason, origin)
+        return Decision(queue, Status.SKIPPED, spoken, reason, origin, language.code, language.source)
 
     if queue is QueueName.BITS and (chat.bits_amount or 0) < settings.bits_min:
         return skipped(f"below bits_min ({chat.bits_amount} < {settings.bits_min})")
@@ -127,7 +140,8 @@ def decide(chat: IncomingChat, settings: Settings, memory: ChatMemory, now: floa
         if since is not None and since < settings.per_user_cooldown:
             return skipped(f"per_user_cooldown ({since:.0f}s < {settings.per_user_cooldown:g}s)")
     if not spoken:
-        return skipped("nothing left to say after clean-up")
+        unreadable = readable != chat.text and normalize_chat_text(chat.text, rules)
+        return skipped("unsupported language" if unreadable else "nothing left to say after clean-up")
     if queue is QueueName.MENTIONS:
         memory.remember_mention(user, now)
     read_name = settings.read_username_bits if queue is QueueName.BITS else settings.read_username_mentions
@@ -135,5 +149,5 @@ def decide(chat: IncomingChat, settings: Settings, memory: ChatMemory, now: floa
     memory.speakers.spoke(queue, user, now, read_name)
     if read_name:
         name = pronounce(spoken_sender(chat.sent_by, settings.nicknames), rules.pronunciations)
-        spoken = settings.username_template.format(user=name, text=spoken)
-    return Decision(queue, Status.PENDING, spoken, origin=origin)
+        spoken = name_template(language.code, settings).format(user=name, text=spoken)
+    return Decision(queue, Status.PENDING, spoken, origin=origin, lang=language.code, lang_source=language.source)

@@ -14,7 +14,7 @@ import string
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Annotated, Any
+from typing import Annotated, Any, NamedTuple
 
 from pydantic import (
     AfterValidator,
@@ -28,6 +28,13 @@ from pydantic import (
 )
 
 from core.chat import QueueName
+from core.language_settings import (
+    LanguageSettings,
+    LanguageSettingsError,
+    check_languages,
+    parse_languages,
+    with_pronunciations,
+)
 from core.logins import login_key
 from core.moderation import CommandWords, ModAction
 from core.voice_mix import VoiceMixError, parse_voice_mix
@@ -422,6 +429,25 @@ def _username(name: str) -> str:
     return name
 
 
+class _LanguagesInput(NamedTuple):
+    """The ``languages`` section and the per-language tables found under ``pronunciations``."""
+
+    section: Any
+    pronunciations: Mapping[str, Any]
+
+
+def _languages(value: Any) -> LanguageSettings:
+    """The ``languages`` section (validated by ``core.language_settings``), with per-language pronunciations."""
+    if isinstance(value, LanguageSettings):
+        return value
+    section, per_language = value if isinstance(value, _LanguagesInput) else (value, None)
+    try:
+        languages = parse_languages(section, LanguageSettings())
+        return languages if per_language is None else with_pronunciations(languages, per_language)
+    except LanguageSettingsError as exc:
+        raise SettingsError(exc.key, exc.problem) from None
+
+
 #: YAML reads a bare on/off as a boolean.
 _ON_OFF = BeforeValidator(lambda value: ("on" if value else "off") if isinstance(value, bool) else value)
 #: The sections: an empty (``null``) section keeps its defaults.
@@ -501,6 +527,8 @@ class Settings:
     api_speech_concurrency: Annotated[Int, Field(ge=1, le=8)] = 1
     #: Requests waiting for their turn beyond those; more are answered 429 with Retry-After (0-1000).
     api_speech_queue: Annotated[Int, Field(ge=0, le=1000)] = 8
+    #: Each line spoken in its own language (core/language.py, core/language_settings.py, docs/languages.md).
+    languages: Annotated[LanguageSettings, PlainValidator(_languages)] = field(default_factory=LanguageSettings)
 
     @property
     def mentions_max_audio_bytes(self) -> int:
@@ -514,6 +542,12 @@ class Settings:
         if isinstance(value, dict):
             value = {k: _lower_keys(v) if k in _SECTIONS else v for k, v in value.items()
                      if not (k in _SECTIONS and v is None)}
+            flat = value.get("pronunciations")
+            if isinstance(flat, Mapping):  # ``{e: {word: ...}}`` next to the flat English form: a language's
+                per_language = {k: v for k, v in flat.items() if isinstance(v, Mapping)}
+                if per_language:
+                    value["pronunciations"] = {k: v for k, v in flat.items() if k not in per_language}
+                    value["languages"] = _LanguagesInput(value.get("languages"), per_language)
         return value
 
     @model_validator(mode="after")
@@ -532,6 +566,10 @@ class Settings:
         for name in self.voice_pool:
             if name not in table and not _POOL_ID.fullmatch(name):
                 raise SettingsError("voice_pool", f"{name!r} is neither a name in voices nor a Kokoro id like af_heart")
+        try:
+            check_languages(self.languages, self.lang_code.lower())
+        except LanguageSettingsError as exc:
+            raise SettingsError(exc.key, exc.problem) from None
         return self
 
 

@@ -81,6 +81,8 @@ class SpeechRules:
     nicknames: tuple[tuple[str, str], ...] = ()
     #: ``(word, respelling)`` pairs, whole words, any case; a respelling between slashes is IPA for misaki.
     pronunciations: tuple[tuple[str, str], ...] = ()
+    #: What a link is read as: English "link"; other languages have their own word (``core.language_rules``).
+    link_word: str = "link"
 
     def __post_init__(self) -> None:
         if self.max_chars < 1:
@@ -426,10 +428,11 @@ def _spoken_words(text: str, rules: SpeechRules) -> list[str]:
             if prefix:
                 words.append(lead + prefix)
                 lead, last_was_link = "", False
+            link = rules.link_word
             if last_was_link:  # "link link" -> "link", keeping the later punctuation
-                words[-1] = words[-1][: words[-1].rfind("link") + 4] + trail
+                words[-1] = words[-1][: words[-1].rfind(link) + len(link)] + trail
             else:
-                words.append(f"{lead}link{trail}")
+                words.append(f"{lead}{link}{trail}")
             last_was_link = True
             continue
         last_was_link = False

@@ -17,9 +17,10 @@ import numpy as np
 import soundfile as sf
 
 from core.chat import WAITING_STATUSES, IncomingChat, QueueName
+from core.language_rules import voice_for_language
 from core.line_preview import LinePreview, preview_line
 from core.logins import login_key
-from core.viewer_voice import resolve_voice
+from service.languages import scorer_for
 from service.streamvoice import StreamVoice
 from storage import history
 from storage.messages import StoredMessage
@@ -83,7 +84,7 @@ def _history_entry(entry: history.HistoryEntry) -> dict[str, Any]:
         "outcome": entry.outcome, "reason": item.reason, "duration": item.duration_s,
         "received_at": _iso(item.received_at), "ended_at": _iso(entry.ended_at), "replay_of": item.replay_of,
         "replayable": history.replay_refusal(item) is None, "source": item.kind.value,
-        "redemption_status": item.redemption_status, "redemption_error": item.redemption_error,
+        "redemption_status": item.redemption_status, "redemption_error": item.redemption_error, "lang": item.lang,
     }
 
 
@@ -106,28 +107,36 @@ async def replay(sv: StreamVoice, message_id: int) -> dict[str, Any]:
 def try_line(sv: StreamVoice, chat: IncomingChat) -> dict[str, Any]:
     """What the queue rules would do with ``chat`` now (nothing stored, the chat memory untouched), and the
     voice it would be spoken in."""
-    preview = preview_line(chat, sv.settings.current, sv.memory, time.monotonic())
-    return {**preview.to_dict(), "voice": _voice_for(sv, chat) if preview.spoken else None}
+    preview = _preview(sv, chat)
+    return {**preview.to_dict(), "voice": _voice_for(sv, chat, preview.lang) if preview.spoken else None}
 
 
-def _voice_for(sv: StreamVoice, chat: IncomingChat) -> str:
-    return resolve_voice(chat.sent_by, sv.settings.current, sv.voice_choices.get(login_key(chat.sent_by)))
+def _preview(sv: StreamVoice, chat: IncomingChat) -> LinePreview:
+    settings = sv.settings.current
+    return preview_line(chat, settings, sv.memory, time.monotonic(), viewer_lang=sv.languages.choice(chat.sent_by),
+                        scorer=scorer_for(settings))
+
+
+def _voice_for(sv: StreamVoice, chat: IncomingChat, lang: str) -> str:
+    return voice_for_language(chat.sent_by, sv.settings.current, lang or sv.settings.current.lang_code,
+                              sv.voice_choices.get(login_key(chat.sent_by)))
 
 
 async def render_line(sv: StreamVoice, chat: IncomingChat) -> bytes:
     """The WAV of what ``chat`` would say, in the chatter's voice, synthesised off the event loop; not queued,
     not stored."""
-    preview: LinePreview = preview_line(chat, sv.settings.current, sv.memory, time.monotonic())
+    preview: LinePreview = _preview(sv, chat)
     if not preview.spoken:
         raise DashboardError(409, f"this line would not be spoken: {preview.reason}")
     engine = sv.worker.engine
     if engine is None:
         raise DashboardError(503, f"the speech engine is not ready ({sv.worker.state})")
-    voice = _voice_for(sv, chat)
+    voice = _voice_for(sv, chat, preview.lang)
     loop = asyncio.get_running_loop()
     try:
         return await loop.run_in_executor(
-            _PREVIEW_THREAD, lambda: _wav_bytes(engine.synthesize(preview.spoken_text, voice=voice)))
+            _PREVIEW_THREAD,
+            lambda: _wav_bytes(engine.synthesize(preview.spoken_text, voice=voice, lang=preview.lang or None)))
     except Exception as exc:
         raise DashboardError(503, f"synthesis failed: {type(exc).__name__}: {exc}") from exc
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from core.chat import WAITING_STATUSES, IncomingChat, Origin, QueueName, Source, Status
+from core.language_rules import language_voice_specs, voice_for_language
 from core.logins import login_key
 from core.moderation import hold_view
 from core.notifications import UNKNOWN_TYPE, Notice, decide_notice
@@ -25,6 +26,7 @@ from core.viewer_voice import changed_voice_specs, resolve_voice
 from core.voice_command import VoiceAction, VoiceCommand, VoiceCommandMemory, voice_command
 from service.database import AsyncStore
 from service.events import Event, EventHub, queued_event
+from service.languages import ViewerLanguages, scorer_for
 from service.live_audio import LiveAudio
 from service.live_settings import LiveSettings
 from service.moderation import Moderator
@@ -79,6 +81,8 @@ class StreamVoice:
         self.viewer_voices = ViewerVoiceStore(self.db.store.engine)
         self.voice_choices: dict[str, str] = {}
         self.voice_commands = VoiceCommandMemory()
+        #: Viewers' ``!lang`` choices (``service.languages``).
+        self.languages = ViewerLanguages(self.db)
         #: Set by the Twitch bot when it runs: "connected", "reconnecting", "error: ...".
         self.twitch_state = "disabled"
         #: Long lines' audio while they render: playback starts them from their first sentence.
@@ -116,6 +120,7 @@ class StreamVoice:
         self.audio_dir.mkdir(parents=True, exist_ok=True)
         await self.recover()
         self.voice_choices = await self.db.call(self.viewer_voices.all)
+        await self.languages.start(self.settings.current)
         active, autoplay = await self.db.call(self.db.store.load_state)
         self.playback.active_queue, self.playback.autoplay = active, autoplay
         self.writer.start()
@@ -155,7 +160,12 @@ class StreamVoice:
         command = voice_command(chat, self.settings.current, self.voice_commands, time.monotonic())
         if command is not None:  # before the queue rules: ``ignored_prefixes`` would drop it
             return await self._voice_command(command)
-        decision = decide(chat, self.settings.current, self.memory, time.monotonic())
+        command = self.languages.command(chat, self.settings.current, time.monotonic())
+        if command is not None:
+            await self.languages.apply(command)
+            return AcceptResult(queued=False, reason=command.reason)
+        decision = decide(chat, self.settings.current, self.memory, time.monotonic(),
+                          viewer_lang=self.languages.choice(chat.sent_by), scorer=scorer_for(self.settings.current))
         if not decision.stored:
             return AcceptResult(queued=False, reason=decision.reason)
         assert decision.queue is not None
@@ -165,7 +175,9 @@ class StreamVoice:
             spoken_text=decision.spoken_text, bits_amount=chat.bits_amount, external_id=chat.external_id,
             status=decision.status, reason=decision.reason,
             origin=origin,
-            voice=resolve_voice(chat.sent_by, self.settings.current, self.voice_choices.get(login_key(chat.sent_by))),
+            voice=voice_for_language(chat.sent_by, self.settings.current, decision.lang,
+                                     self.voice_choices.get(login_key(chat.sent_by))),
+            lang=decision.lang,
             awaiting_approval=(decision.will_speak and decision.queue is QueueName.BITS
                                and self.settings.current.bits_need_approval))
         row_id = await self.writer.submit(message)
@@ -261,7 +273,7 @@ class StreamVoice:
             "id": item.id, "queue": item.queue.value, "sent_by": item.sent_by, "text": item.text,
             "spoken_text": item.spoken_text, "bits_amount": item.bits_amount, "status": item.status.value,
             "duration": item.duration_s, "audio_url": f"/audio/{item.id}.wav" if ready else None,
-            "voice": item.voice, "source": item.kind.value,
+            "voice": item.voice, "source": item.kind.value, "lang": item.lang or self.settings.current.lang_code,
             "redemption_status": item.redemption_status, "redemption_error": item.redemption_error,
             **self._hold_fields(item),
         }
@@ -354,5 +366,5 @@ class StreamVoice:
         """Apply a live edit of settings.yaml: voice/speed go to the engine, the rest is read per use."""
         if (old.voice, dict(old.voices), old.speed) != (new.voice, dict(new.voices), new.speed):
             await self.worker.apply_voice(self.engine_config(new))
-        await self.worker.check_voices(changed_voice_specs(old, new))
+        await self.worker.check_voices(changed_voice_specs(old, new) + language_voice_specs(old, new))
         self.events.state_changed()

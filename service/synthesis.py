@@ -63,6 +63,14 @@ class _Render:
     started: float = field(default_factory=time.monotonic)
 
 
+def _speak_batch(engine: KokoroEngine, texts: list[str], voices: list[str | None] | None = None,
+                  langs: list[str | None] | None = None) -> list[Speech | Exception]:
+    """Phonemize each text (a failure stays that text's), then render the rest together, each in its voice."""
+    if langs is None or all(lang is None for lang in langs):  # rows from before languages: the engine's own
+        return engine.speak_batch(texts, voices)
+    return engine.speak_batch(texts, voices, langs)
+
+
 def remove_files(paths: Iterable[str | None]) -> None:
     for path in paths:
         if path:
@@ -285,7 +293,8 @@ class SynthesisWorker:
         stream: AudioStream | None = None
         rendered = False
         try:
-            plan: list[Chunk] = await self._on_lane(lane, engine.plan, text)  # type: ignore[assignment]
+            plan_of = engine.plan if item.lang is None else functools.partial(engine.plan, lang=item.lang)
+            plan: list[Chunk] = await self._on_lane(lane, plan_of, text)  # type: ignore[assignment]
             on_chunk = None
             if len(plan) > 1:  # a long line: its first sentence may play while the rest renders
                 stream = self.live.open(item.id, len(plan))
@@ -335,7 +344,7 @@ class SynthesisWorker:
         texts = [item.spoken_text if item.spoken_text is not None else item.text for item in items]
         try:
             results: list[Speech | Exception] = await self._on_lane(  # type: ignore[assignment]
-                lane, engine.speak_batch, texts, [item.voice for item in items])
+                lane, _speak_batch, engine, texts, [item.voice for item in items], [item.lang for item in items])
         except asyncio.CancelledError:
             await self._db.call(self._db.store.release_claims, [i.id for i in items])
             raise

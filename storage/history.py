@@ -148,7 +148,7 @@ def replay(store: MessageStore, message_id: int) -> ReplayResult:
             queue=original.queue, source=original.source, sent_by=original.sent_by, text=original.text,
             spoken_text=original.spoken_text, bits_amount=original.bits_amount, status=Status.PENDING.value,
             is_deleted=False, received_at=now, replay_of=original.id, login_key=login_key(original.sent_by),
-            voice=original.voice, origin=original.origin,  # the same viewer keeps sounding the same
+            voice=original.voice, origin=original.origin, lang=original.lang,  # the viewer keeps sounding the same
             awaiting_approval=needs_approval(original))
         session.add(copy)
         session.flush()

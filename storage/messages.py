@@ -49,6 +49,8 @@ class NewMessage:
     #: Channel points: the Twitch redemption and its status (``unfulfilled`` when stored).
     redemption_id: str | None = None
     redemption_status: str | None = None
+    #: The Kokoro language code it is spoken in (``core.language``); None: the engine's ``lang_code``.
+    lang: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +87,7 @@ class StoredMessage:
     def kind(self) -> Origin:
         """The item's origin; rows stored before origins existed get the one their queue implies."""
         return self.origin or Origin.default_for(self.bits_amount)
+    lang: str | None = None
 
     @classmethod
     def of(cls, row: MessageRow) -> StoredMessage:
@@ -98,6 +101,7 @@ class StoredMessage:
             voice=row.voice, word_timings=row.word_timings, origin=Origin(row.origin) if row.origin else None,
             redemption_id=row.redemption_id, redemption_status=row.redemption_status,
             redemption_error=row.redemption_error,
+            lang=row.lang,
         )
 
 
@@ -118,7 +122,7 @@ class RecoveryReport:
 
 _INSERT_COLUMNS = ("queue", "source", "sent_by", "text", "spoken_text", "bits_amount", "external_id", "status",
                    "reason", "is_deleted", "received_at", "awaiting_approval", "voice", "origin",
-                   "redemption_id", "redemption_status", "login_key")
+                   "redemption_id", "redemption_status", "login_key", "lang")
 _SQLITE_INSERT = (f"INSERT INTO {MessageRow.__tablename__} ({', '.join(_INSERT_COLUMNS)}) "
                   f"VALUES ({', '.join('?' * len(_INSERT_COLUMNS))})")
 _WAITING = [s.value for s in WAITING_STATUSES]
@@ -155,6 +159,7 @@ class MessageStore:
                 "origin": m.origin.value if m.origin else None,
                 "redemption_id": m.redemption_id, "redemption_status": m.redemption_status,
                 "login_key": login_key(m.sent_by),
+                "lang": m.lang,
             }
             for m in messages
         ]
@@ -178,7 +183,8 @@ class MessageStore:
                                                 m.bits_amount, m.external_id, m.status.value, m.reason, 0, received,
                                                 int(m.awaiting_approval), m.voice,
                                                 m.origin.value if m.origin else None,
-                                                m.redemption_id, m.redemption_status, login_key(m.sent_by)))
+                                                m.redemption_id, m.redemption_status, login_key(m.sent_by),
+                                                m.lang))
                 ids.append(int(cursor.lastrowid))
             cursor.close()
             return ids

@@ -58,6 +58,8 @@ class MessageRow(Base):
     #: ``core.logins.login_key(sent_by)``: what a purge matches, in SQL, exactly as Python matches it. Older rows
     #: get it from ``storage.migrate`` (NULL is never left behind).
     login_key: Mapped[str | None] = mapped_column(String(64), default=None)
+    #: The Kokoro language code the line is spoken in (``core.language``); None on rows from before languages.
+    lang: Mapped[str | None] = mapped_column(String(8), default=None)
 
     __table_args__ = (
         Index("ix_messages_live", "queue", "is_deleted", "status", "id"),
@@ -128,3 +130,12 @@ class RedemptionRow(Base):
     sent_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)
 
     __table_args__ = (Index("ix_redemptions_state", "state", "next_attempt_at"),)
+class ViewerLanguageRow(Base):
+    """A viewer's own language, chosen with ``!lang <code>`` in chat (one row per login; ``!lang`` deletes it)."""
+
+    __tablename__ = "viewer_languages"
+
+    login: Mapped[str] = mapped_column(String(64), primary_key=True)
+    #: A Kokoro language code (``a``, ``e``...).
+    lang: Mapped[str] = mapped_column(String(8))
+    updated_at: Mapped[datetime] = mapped_column(DateTime)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator, Callable
+import logging
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,18 @@ from tts.tiny_model import build_tiny_model
 
 #: Kept importable from here for tests written before ``tests.helpers``; new tests import ``tests.helpers``.
 __all__ = ["SharedEngineLoader", "app_of", "wait_for"]
+
+
+@pytest.fixture(autouse=True)
+def _logging_filters_stay_per_test() -> Iterator[None]:
+    """The CLI (run in-process by some tests) adds its escape/throttle/redact filters to every root handler,
+    pytest's own capture handlers included, which live for the whole session: take them off after each test,
+    so one test's log throttle never swallows another test's lines."""
+    handlers = {h: list(h.filters) for h in logging.getLogger().handlers}
+    yield
+    for handler in logging.getLogger().handlers:
+        if handler in handlers:
+            handler.filters[:] = handlers[handler]
 
 
 @pytest.fixture(scope="session")

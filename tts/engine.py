@@ -33,6 +33,7 @@ from core.speech_chunks import Piece, cut_points, is_closer, mark_of, split_at
 from core.voice_mix import VoiceShare, parse_voice_mix
 from tts import g2p
 from tts.batched import batch_groups
+from tts.language_pipelines import LanguagePipelines, make_g2p_pipeline
 from tts.voice_packs import MIXED_PACKS, LruCache
 
 log = logging.getLogger(__name__)
@@ -200,6 +201,10 @@ class KokoroEngine:
         self._renders = threading.Condition()
         self._running = 0
         self._urgent = 0
+        #: One G2P pipeline per language, the engine's own first; the others built on first use.
+        self.pipelines = LanguagePipelines(getattr(pipeline, "lang_code", "a"), (pipeline, g2p_kind),
+                                           lambda code: make_g2p_pipeline(code, REPO_ID,
+                                                                          lambda c: _make_pipeline(c, False)))
 
     # --- loading -------------------------------------------------------------------------------------
     @classmethod
@@ -290,19 +295,22 @@ class KokoroEngine:
         """Text -> phoneme strings of at most 510 symbols each (Kokoro's context)."""
         return [chunk.phonemes for chunk in self.plan(text)]
 
-    def plan(self, text: str) -> list[Chunk]:
-        """Text -> chunks of at most 510 phonemes, with the G2P tokens when the tier has them (captions)."""
+    def plan(self, text: str, lang: str | None = None) -> list[Chunk]:
+        """Text -> chunks of at most 510 phonemes, with the G2P tokens when the tier has them (captions).
+        ``lang``: the Kokoro language code whose G2P reads it (default: the engine's ``lang_code``)."""
         # One G2P at a time: misaki's espeak fallback and espeak-ng itself keep global state, and two lanes
         # phonemizing at once garbled each other's output. G2P is ~1 % of a render, so nothing is lost.
         # Long lines are cut at sentence ends first (``core.speech_chunks``): the first sentence can play while
         # the rest renders. Kokoro's 510-symbol limit then applies to each piece, as before.
+        pipeline, g2p_kind = (self.pipeline, self.g2p_kind) if lang in {None, self.pipelines.default_code} \
+            else self.pipelines.get(lang)
         with self._g2p_lock:
-            if self.g2p_kind in {"misaki", "misaki-lexicon"}:
-                _, tokens = self.pipeline.g2p(text)
+            if g2p_kind in {"misaki", "misaki-lexicon"}:
+                _, tokens = pipeline.g2p(text)
                 return [Chunk(ps, tuple(Token(t.text, t.phonemes or "", bool(t.whitespace)) for t in tks))
                         for sentence in _sentences(tokens)
-                        for _, ps, tks in self.pipeline.en_tokenize(sentence) if ps]
-            phonemes, _ = self.pipeline.g2p(_MARKUP_LINK.sub(r"\1", text))  # espeak reads no misaki markup
+                        for _, ps, tks in pipeline.en_tokenize(sentence) if ps]
+            phonemes, _ = pipeline.g2p(_MARKUP_LINK.sub(r"\1", text))  # espeak reads no misaki markup
         return [Chunk(ps) for sentence in _phoneme_sentences(phonemes) for ps in _split_phonemes(sentence)]
 
     def _voice(self, voice: str | None = None) -> tuple[torch.Tensor, float]:
@@ -329,10 +337,10 @@ class KokoroEngine:
 
     def speak(self, text: str, cancel: threading.Event | None = None, urgent: bool = False,
               on_chunk: ChunkSink | None = None, *, voice: str | None = None,
-              plan: Sequence[Chunk] | None = None) -> Speech:
+              plan: Sequence[Chunk] | None = None, lang: str | None = None) -> Speech:
         """Text -> audio and word timings; ``on_chunk`` gets each chunk's audio as soon as it is rendered.
         ``plan``: ``self.plan(text)`` when the caller already made it (to see how many chunks are coming)."""
-        plan = self.plan(text) if plan is None else plan
+        plan = self.plan(text, lang) if plan is None else plan
         pieces = self._render_chunks([c.phonemes for c in plan], cancel, urgent, on_chunk, voice=voice)
         return _speech(plan, pieces, text)
 
@@ -409,11 +417,13 @@ class KokoroEngine:
                 if cancel is not None and cancel.is_set():
                     raise RenderCancelled("render cancelled")
 
-    def speak_batch(self, texts: Sequence[str], voices: Sequence[str | None] | None = None
-                    ) -> list[Speech | Exception]:
+    def speak_batch(self, texts: Sequence[str], voices: Sequence[str | None] | None = None,
+                    langs: Sequence[str | None] | None = None) -> list[Speech | Exception]:
         """``speak`` for several texts in shared forward passes; a failure stays that text's."""
         voices = list(voices) if voices is not None else [None] * len(texts)
-        plans: list[list[Chunk] | Exception] = [_try(lambda t=text: self.plan(t)) for text in texts]
+        langs = list(langs) if langs is not None else [None] * len(texts)
+        plans: list[list[Chunk] | Exception] = [_try(lambda t=text, c=code: self.plan(t, c))
+                                                for text, code in zip(texts, langs, strict=True)]
         good = [i for i, plan in enumerate(plans) if not isinstance(plan, Exception)]
         rendered = self._render_batch_pieces([[c.phonemes for c in plans[i]] for i in good],  # type: ignore[union-attr]
                                              [voices[i] for i in good])
@@ -448,8 +458,8 @@ class KokoroEngine:
         return [[audio[i] for i, (owner, _) in enumerate(items) if owner == m] for m in range(len(messages))]
 
     def synthesize(self, text: str, cancel: threading.Event | None = None, urgent: bool = False,
-                   *, voice: str | None = None) -> np.ndarray:
-        return self.render(self.phonemize(text), cancel, urgent, voice=voice)
+                   *, voice: str | None = None, lang: str | None = None) -> np.ndarray:
+        return self.render([c.phonemes for c in self.plan(text, lang)], cancel, urgent, voice=voice)
 
 
 def _speech(plan: Sequence[Chunk], pieces: Sequence[tuple[np.ndarray, list[int]]], text: str) -> Speech:

@@ -51,8 +51,10 @@ TINY_CONFIG: dict = {
     },
 }
 
-#: Voice ids written by ``build_tiny_model`` (the ones settings.yaml's default ``voices`` table uses).
-TINY_VOICES = ("am_adam", "am_eric", "am_michael", "af_heart", "af_bella", "bf_emma", "bm_george")
+#: Voice ids written by ``build_tiny_model`` (the ones settings.yaml's default ``voices`` tables use).
+TINY_VOICES = ("am_adam", "am_eric", "am_michael", "af_heart", "af_bella", "bf_emma", "bm_george",
+               # the default ``languages.voices`` and a second voice for Spanish per-user mixes
+               "ef_dora", "em_alex", "ff_siwis", "if_sara", "pf_dora", "hf_alpha", "jf_alpha", "zf_xiaobei")
 
 
 def build_tiny_model(directory: str | Path, *, seed: int = 0, full_size: bool = False) -> Path:

@@ -21,7 +21,8 @@ def test_preview_matches_the_real_decision() -> None:
         assert (preview.spoken, preview.spoken_text, preview.queue, preview.reason) == (
             decision.will_speak, decision.spoken_text, decision.queue, decision.reason)
     assert preview_line(chat("cheer", bits=500), SETTINGS, ChatMemory(), 0.0).to_dict() == {
-        "spoken": True, "spoken_text": "cheer", "queue": "bits", "reason": None, "source": "cheer"}
+        "spoken": True, "spoken_text": "cheer", "queue": "bits", "reason": None, "source": "cheer", "lang": "a",
+        "lang_source": "default"}
     assert preview_line(chat("no mention"), SETTINGS, ChatMemory(), 0.0).to_dict()["source"] is None
 
 

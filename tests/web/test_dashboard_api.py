@@ -139,7 +139,7 @@ async def test_try_a_line_uses_the_real_rules_and_stores_nothing(start_server: A
 
     spoken = await attempt({"sent_by": "viewer42", "text": "@streamer soooooo good https://x.io"})
     assert spoken == {"spoken": True, "spoken_text": "sooo good link", "queue": "mentions", "reason": None,
-                      "source": "mention", "voice": settings.voice}
+                      "source": "mention", "voice": settings.voice, "lang": "a", "lang_source": "default"}
     assert (await attempt({"sent_by": "v", "text": "no mention"}))["reason"] == "not a mention"
     banned = await attempt({"sent_by": "v", "text": "@streamer badword"})
     assert banned["spoken"] is False and banned["queue"] == "mentions" and banned["reason"] == "banned word"

@@ -3,6 +3,16 @@
 
 import { api, ApiError, connectSocket, el, getToken, setToken } from "/static/api.js";
 
+// --- languages: a small badge with the language each item is spoken in -----------------------------------
+
+const LANGUAGES = { a: "en", b: "en-GB", e: "es", f: "fr", h: "hi", i: "it", p: "pt", j: "ja", z: "zh" };
+
+function langBadge(lang) {
+  if (!lang) return "";
+  const code = LANGUAGES[lang] || lang;
+  return el("span", { className: "badge lang", text: code, attrs: { title: `spoken in ${code}`, "data-lang": lang } });
+}
+
 const $ = (id) => document.getElementById(id);
 const QUEUE_PAGE = 100;
 const HISTORY_PAGE = 25;
@@ -371,7 +381,7 @@ function queueRow(item) {
   cells[3].replaceChildren(...[el("span", { className: `badge s-${status.key}`, text: status.text }),
     refundBadge(item)].filter(Boolean));
   cells[4].textContent = seconds(item.duration);
-  cells[5].textContent = item.voice || "—";
+  cells[5].replaceChildren(langBadge(item.lang), item.voice || "—");
   cells[5].title = item.voice || "";
   cells[1].title = item.sent_by;
   row.dataset.audio = item.audio_url || "";
@@ -521,7 +531,7 @@ function historyRow(entry) {
   const row = el("tr", { attrs: { "data-id": entry.id } }, [
     el("td", { className: "when", text: when(entry.ended_at), attrs: { title: entry.ended_at } }),
     el("td", { className: "who" }, whoCell(entry)),
-    el("td", { className: "says", text: entry.spoken_text || entry.text, attrs: { title: entry.text } }),
+    el("td", { className: "says", attrs: { title: entry.text } }, [langBadge(entry.lang), entry.spoken_text || entry.text]),
     el("td", {}, [el("span", { className: `badge o-${entry.outcome}`, text: outcomeText(entry) }),
       refundBadge(entry)].filter(Boolean)),
     el("td", { className: "actions" }, [replay]),
@@ -587,7 +597,8 @@ $("try-form").addEventListener("submit", async (event) => {
     result.dataset.kind = answer.spoken ? "spoken" : "refused";
     if (answer.spoken) {
       result.replaceChildren(`Would be spoken (${answer.queue} queue, as ${answer.source}): `, el("q", { className: "spoken", text: answer.spoken_text }),
-        answer.voice ? el("span", { className: "hint", text: ` · voice ${answer.voice}` }) : "");
+        answer.voice ? el("span", { className: "hint", text: ` · voice ${answer.voice}` }) : "",
+        answer.lang ? el("span", { className: "hint", text: ` · ${LANGUAGES[answer.lang] || answer.lang} (${answer.lang_source})` }) : "");
     } else {
       const where = answer.queue ? `stored in ${answer.queue} but not spoken` : "not queued";
       result.replaceChildren(`Would not be spoken (${where}): `, el("strong", { className: "reason", text: answer.reason }));
