@@ -37,6 +37,25 @@ from core.language_settings import (
 )
 from core.logins import login_key
 from core.moderation import CommandWords, ModAction
+from core.setting_types import (
+    DaySeconds,
+    Flag,
+    Float,
+    Int,
+    Lower,
+    LowerWords,
+    Seconds,
+    SettingsError,
+    Text,
+    Words,
+    as_text,
+    as_words,
+    lower_keys,
+    matches,
+    not_empty,
+    one_of,
+    settings_error,
+)
 from core.voice_mix import VoiceMixError, parse_voice_mix
 
 ENV_PREFIX = "STREAMVOICE"
@@ -52,102 +71,6 @@ DEFAULT_VOICES: dict[str, str] = {
 DEFAULT_IGNORED_USERS: tuple[str, ...] = (
     "nightbot", "streamelements", "streamlabs", "moobot", "fossabot", "soundalerts",
 )
-
-
-class SettingsError(ValueError):
-    """One invalid setting; ``key`` is the dotted settings key."""
-
-    def __init__(self, key: str, problem: str) -> None:
-        super().__init__(f"invalid setting {key!r}: {problem}")
-        self.key = key
-        self.problem = problem
-
-
-# --- value types: how a YAML / environment value is read before a field's own limits apply ----------------
-
-def _number(value: Any) -> Any:
-    """A number, or text that parses as one (environment values are text); never a boolean."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        raise ValueError(f"expected a number, got {value!r}")
-    return value
-
-
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return str(value)
-    if not isinstance(value, str):
-        raise ValueError(f"expected text, got {value!r}")
-    return value.strip()
-
-
-def _flag(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.lower() in {"true", "false", "yes", "no", "on", "off", "1", "0"}:
-        return value.lower() in {"true", "yes", "on", "1"}
-    raise ValueError(f"expected true or false, got {value!r}")
-
-
-def _words(value: Any) -> tuple[str, ...]:
-    """A YAML list, or comma-separated text (an environment value); blank entries dropped."""
-    if value is None:
-        return ()
-    if isinstance(value, str):
-        value = value.split(",")
-    if not isinstance(value, (list, tuple)):
-        raise ValueError(f"expected a list, got {value!r}")
-    words = []
-    for item in value:
-        if not isinstance(item, (str, int)) or isinstance(item, bool):
-            raise ValueError(f"expected a list of words, got item {item!r}")
-        if str(item).strip():
-            words.append(str(item).strip())
-    return tuple(words)
-
-
-def _one_of(*choices: str) -> AfterValidator:
-    """The value, compared case-insensitively, must be one of ``choices`` (it is kept as written)."""
-    def check(value: str) -> str:
-        if value.lower() not in choices:
-            raise ValueError(f"must be one of {', '.join(choices)}")
-        return value
-    return AfterValidator(check)
-
-
-def _matches(pattern: str, problem: str) -> AfterValidator:
-    compiled = re.compile(pattern)
-
-    def check(value: str) -> str:
-        if not compiled.fullmatch(value):
-            raise ValueError(problem)
-        return value
-    return AfterValidator(check)
-
-
-def _not_empty(value: str) -> str:
-    if not value:
-        raise ValueError("must not be empty")
-    return value
-
-
-Int = Annotated[int, BeforeValidator(_number)]
-Float = Annotated[float, BeforeValidator(_number)]
-Text = Annotated[str, BeforeValidator(_text)]
-#: Text compared in lower case (choices, logins, command words).
-Lower = Annotated[str, BeforeValidator(lambda value: _text(value).lower())]
-Flag = Annotated[bool, PlainValidator(_flag)]
-Words = Annotated[tuple[str, ...], BeforeValidator(_words)]
-LowerWords = Annotated[tuple[str, ...], BeforeValidator(lambda value: tuple(w.lower() for w in _words(value)))]
-#: Seconds in a cooldown-like setting.
-Seconds = Annotated[Float, Field(ge=0, le=3600)]
-DaySeconds = Annotated[Float, Field(ge=0, le=86_400)]
-
-
-def _lower_keys(value: Any) -> Any:
-    """Keys are case-insensitive (dynaconf upper-cases environment overrides)."""
-    return {str(k).lower(): v for k, v in value.items()} if isinstance(value, Mapping) else value
 
 
 #: Each section refuses a key it does not know (``Settings`` lower-cases the keys first).
@@ -208,8 +131,8 @@ class TriggerSettings:
     __pydantic_config__ = _SECTION
 
     #: mention (a line must @mention the streamer), command (``!tts <text>``) or all (every line).
-    mode: Annotated[Lower, _one_of(*TRIGGER_MODES)] = "mention"
-    command: Annotated[Text, _matches(r"\S{1,32}", "one word without spaces, e.g. !tts")] = "!tts"
+    mode: Annotated[Lower, one_of(*TRIGGER_MODES)] = "mention"
+    command: Annotated[Text, matches(r"\S{1,32}", "one word without spaces, e.g. !tts")] = "!tts"
     #: Empty: everyone; else only chatters with one of these roles.
     roles: Annotated[LowerWords, AfterValidator(_roles)] = ()
     #: Also read a viewer's first message in the channel, whatever the mode and roles.
@@ -239,11 +162,11 @@ def _templates(value: Any) -> dict[str, str]:
     if not isinstance(value, Mapping):
         raise ValueError(f"expected a mapping, got {value!r}")
     templates = dict(DEFAULT_TEMPLATES)
-    for notice, template in _lower_keys(value).items():
+    for notice, template in lower_keys(value).items():
         if notice not in DEFAULT_TEMPLATES:
             raise SettingsError(f"{key}.{notice}", f"unknown notice type (known: {', '.join(DEFAULT_TEMPLATES)})")
         try:
-            text = _text(template)
+            text = as_text(template)
         except ValueError as exc:
             raise SettingsError(f"{key}.{notice}", str(exc)) from None
         check_template(f"{key}.{notice}", text)
@@ -257,7 +180,7 @@ class NotificationSettings:
 
     __pydantic_config__ = _SECTION
 
-    queue: Annotated[QueueName, BeforeValidator(lambda value: _text(value).lower())] = QueueName.BITS
+    queue: Annotated[QueueName, BeforeValidator(lambda value: as_text(value).lower())] = QueueName.BITS
     #: A raid with fewer viewers than this is not read.
     min_raid_viewers: Annotated[Int, Field(ge=0)] = 0
     #: Notice type -> template ("" = not read).
@@ -280,7 +203,7 @@ class ChannelPointsSettings:
     cost: Annotated[Int, Field(ge=1)] = 300
     prompt: Annotated[Text, Field(max_length=200)] = "Your message is read aloud on stream"
     #: The queue redemptions join: ``bits`` (never dropped) or ``mentions``.
-    queue: Annotated[Lower, _one_of("bits", "mentions")] = "bits"
+    queue: Annotated[Lower, one_of("bits", "mentions")] = "bits"
     #: Seconds between two redemptions by anyone; 0 = none.
     global_cooldown: Annotated[Int, Field(ge=0, le=604_800)] = 0
     #: Redemptions per viewer per stream; 0 = no limit.
@@ -319,7 +242,7 @@ def _voices(value: Any) -> dict[str, str]:
                                                       "djx: it is followed by its percentage in voice specs "
                                                       "(robot60_heart40)")
         try:
-            table[name] = _text(raw_id)
+            table[name] = as_text(raw_id)
         except ValueError as exc:
             raise SettingsError(f"voices.{raw_name}", str(exc)) from None
     return table
@@ -337,7 +260,7 @@ def _table(key: str, check: Callable[[str], str | None] | None = None) -> Before
         for raw_key, raw_value in value.items():
             name = login_key(str(raw_key))
             try:
-                text = _text(raw_value)
+                text = as_text(raw_value)
             except ValueError as exc:
                 raise SettingsError(f"{key}.{raw_key}", str(exc)) from None
             if not name or not text:
@@ -376,7 +299,7 @@ def _mod_commands(value: Any) -> CommandWords:
         if action not in actions:
             raise SettingsError(f"{key}.{raw_action}", f"unknown action (known: {', '.join(sorted(actions))})")
         try:
-            word = _text(raw_word).lower()
+            word = as_text(raw_word).lower()
         except ValueError as exc:
             raise SettingsError(f"{key}.{raw_action}", str(exc)) from None
         if not _COMMAND_WORD.fullmatch(word):
@@ -390,7 +313,7 @@ def _mod_commands(value: Any) -> CommandWords:
 
 
 def _edge_entries(value: Any) -> tuple[str, ...]:
-    return tuple(w.lower().rstrip("/") for w in _words(value))
+    return tuple(w.lower().rstrip("/") for w in as_words(value))
 
 
 def _origins(entries: tuple[str, ...]) -> tuple[str, ...]:
@@ -463,15 +386,15 @@ class Settings:
     voice: Text = "jared50_lex30_martha20"  # a voice spec over ``voices``: checked in ``_cross_checks``
     voices: Annotated[Mapping[str, str], PlainValidator(_voices)] = field(default_factory=lambda: dict(DEFAULT_VOICES))
     speed: Annotated[Float, Field(ge=0.5, le=2.0)] = 1.0
-    lang_code: Annotated[Text, _one_of(*"abefhijpz")] = "a"
-    device: Annotated[Text, _one_of("auto", "cpu", "cuda", "mps")] = "auto"
+    lang_code: Annotated[Text, one_of(*"abefhijpz")] = "a"
+    device: Annotated[Text, one_of("auto", "cpu", "cuda", "mps")] = "auto"
     #: Model compute precision: auto (bf16 on a CPU with native bf16, else fp32), fp32 or bf16.
-    precision: Annotated[Text, _one_of("auto", "bf16", "fp32")] = "auto"
+    precision: Annotated[Text, one_of("auto", "bf16", "fp32")] = "auto"
     #: The vocoder's AdaIN + Snake chains in one compiled CPU kernel: auto/on (when a C compiler builds it) or off.
-    fused_vocoder: Annotated[Text, _ON_OFF, _one_of("auto", "off", "on")] = "auto"
+    fused_vocoder: Annotated[Text, _ON_OFF, one_of("auto", "off", "on")] = "auto"
     model_dir: Text = ""
-    audio_dir: Annotated[Text, AfterValidator(_not_empty)] = "data/audio"
-    database_url: Annotated[Text, AfterValidator(_not_empty)] = "sqlite:///data/streamvoice.db"
+    audio_dir: Annotated[Text, AfterValidator(not_empty)] = "data/audio"
+    database_url: Annotated[Text, AfterValidator(not_empty)] = "sqlite:///data/streamvoice.db"
     host: Text = "127.0.0.1"
     port: Annotated[Int, Field(ge=1, le=65535)] = 8765
     api_token: Text = ""
@@ -515,8 +438,8 @@ class Settings:
     mentions_max_age: DaySeconds = 0.0
     #: The chat command moderators use (``!tts skip``...), and its words.
     mod_command: Annotated[
-        Text, BeforeValidator(lambda value: _text(value).lstrip("!").lower()),
-        _matches(_COMMAND_WORD.pattern, "one word without spaces, e.g. tts (typed as !tts)")] = "tts"
+        Text, BeforeValidator(lambda value: as_text(value).lstrip("!").lower()),
+        matches(_COMMAND_WORD.pattern, "one word without spaces, e.g. tts (typed as !tts)")] = "tts"
     mod_commands: Annotated[CommandWords, PlainValidator(_mod_commands)] = field(default_factory=CommandWords)
     twitch: TwitchSettings = field(default_factory=TwitchSettings)
     triggers: TriggerSettings = field(default_factory=TriggerSettings)
@@ -538,9 +461,9 @@ class Settings:
     @classmethod
     def _keys(cls, value: Any) -> Any:
         """Keys in any case, a section's too; an empty section keeps its defaults."""
-        value = _lower_keys(value)
+        value = lower_keys(value)
         if isinstance(value, dict):
-            value = {k: _lower_keys(v) if k in _SECTIONS else v for k, v in value.items()
+            value = {k: lower_keys(v) if k in _SECTIONS else v for k, v in value.items()
                      if not (k in _SECTIONS and v is None)}
             flat = value.get("pronunciations")
             if isinstance(flat, Mapping):  # ``{e: {word: ...}}`` next to the flat English form: a language's
@@ -589,40 +512,4 @@ def build_settings(raw: Mapping[str, Any]) -> Settings:
     try:
         return _validator().validate_python(raw)
     except ValidationError as exc:
-        raise _settings_error(exc) from None
-
-
-#: pydantic's error types said the way the rest of the settings errors are.
-_PROBLEMS: dict[str, Callable[[dict[str, Any]], str]] = {
-    "greater_than_equal": lambda e: f"must be at least {e['ctx']['ge']}, got {e['input']}",
-    "less_than_equal": lambda e: f"must be at most {e['ctx']['le']}, got {e['input']}",
-    "string_too_short": lambda e: f"must be at least {e['ctx']['min_length']} characters",
-    "string_too_long": lambda e: f"must be at most {e['ctx']['max_length']} characters",
-    "too_short": lambda e: f"must be at least {e['ctx']['min_length']} characters",
-    "too_long": lambda e: f"must be at most {e['ctx']['max_length']} characters",
-    "int_parsing": lambda e: f"expected a number, got {e['input']!r}",
-    "float_parsing": lambda e: f"expected a number, got {e['input']!r}",
-    "int_from_float": lambda e: f"expected a whole number, got {e['input']!r}",
-    "enum": lambda e: f"must be {e['ctx']['expected']}",
-    "dataclass_type": lambda e: f"expected a mapping, got {e['input']!r}",
-    "unexpected_keyword_argument": lambda e: "unknown key",
-}
-
-
-def _settings_error(exc: ValidationError) -> SettingsError:
-    """The first problem pydantic found, as ``SettingsError(dotted key, problem)``."""
-    error: dict[str, Any] = dict(exc.errors()[0])
-    cause = error.get("ctx", {}).get("error")
-    if isinstance(cause, SettingsError):  # a validator that names a key below its field (``voices.robot2``)
-        return cause
-    path = [str(part) for part in error["loc"] if not isinstance(part, int)]
-    key = ".".join(path) or "settings"
-    if isinstance(cause, ValueError):
-        problem = str(cause)
-    elif error["type"] in _PROBLEMS:
-        problem = _PROBLEMS[error["type"]](error)
-    else:
-        problem = error["msg"]
-    if error["type"] == "unexpected_keyword_argument" and len(path) == 1:
-        problem += " (check the spelling against settings.yaml)"
-    return SettingsError(key, problem)
+        raise settings_error(exc) from None
