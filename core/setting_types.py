@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
-from pydantic import AfterValidator, BeforeValidator, Field, PlainValidator, ValidationError
+from pydantic import AfterValidator, BeforeValidator, Field, PlainValidator, TypeAdapter, ValidationError
 
 
 class SettingsError(ValueError):
@@ -127,13 +127,14 @@ _PROBLEMS: dict[str, Callable[[dict[str, Any]], str]] = {
 }
 
 
-def settings_error(exc: ValidationError) -> SettingsError:
-    """The first problem pydantic found, as ``SettingsError(dotted key, problem)``."""
+def settings_error(exc: ValidationError, section: str = "") -> SettingsError:
+    """The first problem pydantic found, as ``SettingsError(dotted key, problem)``; ``section``: the key of
+    what was validated (a section validated on its own)."""
     error: dict[str, Any] = dict(exc.errors()[0])
     cause = error.get("ctx", {}).get("error")
     if isinstance(cause, SettingsError):  # a validator that names a key below its field (``voices.robot2``)
         return cause
-    path = [str(part) for part in error["loc"] if not isinstance(part, int)]
+    path = [section] * bool(section) + [str(part) for part in error["loc"] if not isinstance(part, int)]
     key = ".".join(path) or "settings"
     if isinstance(cause, ValueError):
         problem = str(cause)
@@ -144,3 +145,14 @@ def settings_error(exc: ValidationError) -> SettingsError:
     if error["type"] == "unexpected_keyword_argument" and len(path) == 1:
         problem += " (check the spelling against settings.yaml)"
     return SettingsError(key, problem)
+
+
+T = TypeVar("T")
+
+
+def validate_section(adapter: TypeAdapter[T], raw: Any, section: str) -> T:
+    """One section validated on its own; an error names its key below ``section``."""
+    try:
+        return adapter.validate_python(raw)
+    except ValidationError as exc:
+        raise settings_error(exc, section) from None

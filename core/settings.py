@@ -28,13 +28,7 @@ from pydantic import (
 )
 
 from core.chat import QueueName
-from core.language_settings import (
-    LanguageSettings,
-    LanguageSettingsError,
-    check_languages,
-    parse_languages,
-    with_pronunciations,
-)
+from core.language_settings import LanguageSettings, check_languages, with_pronunciations
 from core.logins import login_key
 from core.moderation import CommandWords, ModAction
 from core.setting_types import (
@@ -55,6 +49,7 @@ from core.setting_types import (
     not_empty,
     one_of,
     settings_error,
+    validate_section,
 )
 from core.voice_mix import VoiceMixError, parse_voice_mix
 
@@ -360,15 +355,13 @@ class _LanguagesInput(NamedTuple):
 
 
 def _languages(value: Any) -> LanguageSettings:
-    """The ``languages`` section (validated by ``core.language_settings``), with per-language pronunciations."""
+    """The ``languages`` section, with the per-language tables written under ``pronunciations``."""
     if isinstance(value, LanguageSettings):
         return value
     section, per_language = value if isinstance(value, _LanguagesInput) else (value, None)
-    try:
-        languages = parse_languages(section, LanguageSettings())
-        return languages if per_language is None else with_pronunciations(languages, per_language)
-    except LanguageSettingsError as exc:
-        raise SettingsError(exc.key, exc.problem) from None
+    languages = LanguageSettings() if section is None else validate_section(_adapter(LanguageSettings), section,
+                                                                             "languages")
+    return languages if per_language is None else with_pronunciations(languages, per_language)
 
 
 #: YAML reads a bare on/off as a boolean.
@@ -489,10 +482,7 @@ class Settings:
         for name in self.voice_pool:
             if name not in table and not _POOL_ID.fullmatch(name):
                 raise SettingsError("voice_pool", f"{name!r} is neither a name in voices nor a Kokoro id like af_heart")
-        try:
-            check_languages(self.languages, self.lang_code.lower())
-        except LanguageSettingsError as exc:
-            raise SettingsError(exc.key, exc.problem) from None
+        check_languages(self.languages, self.lang_code.lower())
         return self
 
 
@@ -503,13 +493,13 @@ def _exactly(value: str, *choices: str) -> str:
 
 
 @cache
-def _validator() -> TypeAdapter[Settings]:
-    return TypeAdapter(Settings)
+def _adapter(cls: type[Any]) -> TypeAdapter[Any]:
+    return TypeAdapter(cls)
 
 
 def build_settings(raw: Mapping[str, Any]) -> Settings:
     """Validate a plain mapping (keys case-insensitive) into ``Settings``; unknown keys are refused."""
     try:
-        return _validator().validate_python(raw)
+        return _adapter(Settings).validate_python(raw)
     except ValidationError as exc:
         raise settings_error(exc) from None
