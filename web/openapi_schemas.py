@@ -16,13 +16,16 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from web.payloads import BitsMessage, Message
+from web.payloads import BitsMessage, ClearRequest, LoginRequest, Message, ModeChoice, Toggle
 
 #: Component name -> model; a model that extends another one listed here is written as ``allOf`` that one.
-REQUEST_MODELS: dict[str, type[BaseModel]] = {"Message": Message, "BitsMessage": BitsMessage}
+REQUEST_MODELS: dict[str, type[BaseModel]] = {
+    "Message": Message, "BitsMessage": BitsMessage, "Toggle": Toggle, "ModeChoice": ModeChoice,
+    "ClearRequest": ClearRequest, "LoginRequest": LoginRequest,
+}
 OPENAPI = Path(__file__).with_name("openapi.yaml")
 #: The order keys are written in (pydantic sorts them by name); others follow.
-_KEY_ORDER = ("allOf", "type", "required", "items", "minLength", "maxLength", "minimum", "maximum", "maxItems",
+_KEY_ORDER = ("allOf", "type", "enum", "required", "items", "minLength", "maxLength", "minimum", "maximum", "maxItems",
               "nullable", "default", "description", "properties")
 
 
@@ -102,15 +105,20 @@ def _block(name: str, schema: dict[str, Any], indent: int = 4) -> list[str]:
 
 
 def write(document: Path = OPENAPI) -> bool:
-    """Replace each generated component in ``document``; True when the file changed."""
+    """Replace (or add) each generated component in ``document``; True when the file changed."""
     text = document.read_text(encoding="utf-8")
     lines = text.splitlines()
+    after = lines.index("  schemas:") + 1
     for name, schema in request_schemas().items():
-        start = lines.index(f"    {name}:")
-        end = start + 1
-        while end < len(lines) and lines[end].startswith("      "):
-            end += 1
+        if f"    {name}:" in lines:
+            start = lines.index(f"    {name}:")
+            end = start + 1
+            while end < len(lines) and lines[end].startswith("      "):
+                end += 1
+        else:  # a new model: its component follows the one before it
+            start = end = after
         lines[start:end] = _block(name, schema)
+        after = start + len(_block(name, schema))
     updated = "\n".join(lines) + "\n"
     if updated != text:
         document.write_text(updated, encoding="utf-8")

@@ -9,7 +9,7 @@ over-long text and non-positive ``bits_amount`` are refused and nothing is store
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
@@ -129,6 +129,7 @@ class BitsMessage(Message):
     bits_amount: int = Field(ge=1, le=MAX_BITS, strict=True)
 
 
+M = TypeVar("M", bound=BaseModel)
 #: The order the fields are checked in: the first problem found is the one answered.
 _FIELD_ORDER = ("sent_by", "text", "bits_amount", "message_id", "badges", "first_message")
 #: Problems said the same way whatever pydantic's error type.
@@ -141,16 +142,20 @@ _PROBLEMS = {
 }
 
 
-def _validate(model: type[Message], body: Any, max_text_chars: int) -> Message:
+def _validate(model: type[M], body: Any, max_text_chars: int = MAX_TEXT_CHARS) -> M:
+    """``body`` as ``model``, or the ``PayloadError`` for the first field at fault."""
     try:
         return model.model_validate(_object(body), context={"max_text_chars": max_text_chars})
     except ValidationError as exc:
-        errors = sorted(exc.errors(), key=lambda e: _FIELD_ORDER.index(str(e["loc"][0])))
-        first = errors[0]
+        order = {name: i for i, name in enumerate(_FIELD_ORDER)}
+        first = min(exc.errors(), key=lambda e: order.get(str(e["loc"][0]), len(order)))
         field = str(first["loc"][0])
         cause = first.get("ctx", {}).get("error")
+        fixed: dict[str, str] = getattr(model, "field_problems", {})
         if isinstance(cause, ValueError):  # a field validator's own words
             problem = str(cause)
+        elif field in fixed:
+            problem = fixed[field]
         elif first["type"] in _PROBLEMS:
             problem = _PROBLEMS[first["type"]].format(field=field)
         else:
@@ -166,36 +171,55 @@ def parse_message(body: Any, source: Source, max_text_chars: int) -> IncomingCha
 def parse_bits(body: Any, source: Source, max_text_chars: int) -> IncomingChat:
     """``{"sent_by": str, "text": str, "bits_amount": int > 0}`` and the optional fields of ``Message``."""
     cheer = _validate(BitsMessage, body, max_text_chars)
-    assert isinstance(cheer, BitsMessage)
     return cheer.to_chat(source, cheer.bits_amount)
 
 
+# --- the small control bodies ----------------------------------------------------------------------------------
+QueueChoice = Literal["mentions", "bits"]
+_QUEUE_PROBLEM = "'{}' must be \"mentions\" or \"bits\""
+
+
+class Toggle(BaseModel):
+    """``PUT /api/autoplay``: ``{"enabled": bool}``."""
+
+    field_problems: ClassVar[dict[str, str]] = {"enabled": "'enabled' must be true or false"}
+
+    enabled: bool = Field(strict=True)
+
+
+class ModeChoice(BaseModel):
+    """``PUT /api/mode``: the queue that plays."""
+
+    field_problems: ClassVar[dict[str, str]] = {"mode": _QUEUE_PROBLEM.format("mode")}
+
+    mode: QueueChoice
+
+
+class ClearRequest(BaseModel):
+    """``POST /api/clear``: optionally, the queue the streamer confirmed clearing."""
+
+    field_problems: ClassVar[dict[str, str]] = {"queue": _QUEUE_PROBLEM.format("queue")}
+
+    queue: QueueChoice | None = None
+
+
 def parse_flag(body: Any, field: str = "enabled") -> bool:
-    body = _object(body)
-    value = body.get(field)
+    if field == "enabled":
+        return _validate(Toggle, body).enabled
+    value = _object(body).get(field)
     if not isinstance(value, bool):
         raise PayloadError(f"'{field}' must be true or false", field)
     return value
 
 
 def parse_mode(body: Any) -> QueueName:
-    body = _object(body)
-    value = body.get("mode")
-    try:
-        return QueueName(value)
-    except ValueError:
-        raise PayloadError("'mode' must be \"mentions\" or \"bits\"", "mode") from None
+    return QueueName(_validate(ModeChoice, body).mode)
 
 
 def parse_optional_queue(body: Any) -> QueueName | None:
     """``{}`` or ``{"queue": "mentions" | "bits"}`` (Clear: the queue the streamer confirmed)."""
-    value = _object(body).get("queue")
-    if value is None:
-        return None
-    try:
-        return QueueName(value)
-    except (ValueError, TypeError):
-        raise PayloadError("'queue' must be \"mentions\" or \"bits\"", "queue") from None
+    queue = _validate(ClearRequest, body).queue
+    return None if queue is None else QueueName(queue)
 
 
 #: Ids are SQLite integers: above this the driver raises OverflowError.
@@ -222,12 +246,18 @@ def parse_id(value: Any) -> int:
 MAX_POSITION_S = 86_400.0
 
 
+class Progress(BaseModel):
+    """The WebSocket's ``progress`` frame: how far a player has played an item."""
+
+    field_problems: ClassVar[dict[str, str]] = {
+        "position": "'position' must be the seconds played so far (a number, 0 or more)"}
+
+    position: float = Field(strict=True, ge=0, le=MAX_POSITION_S, allow_inf_nan=False)
+
+
 def parse_position(body: Any) -> float:
     """``{"position": seconds}``: how far a player has played an item (a finite number, 0 .. a day)."""
-    value = _object(body).get("position")
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= MAX_POSITION_S:
-        raise PayloadError("'position' must be the seconds played so far (a number, 0 or more)", "position")
-    return float(value)
+    return _validate(Progress, body).position
 
 
 # --- moderation -----------------------------------------------------------------------------------------------
@@ -243,9 +273,21 @@ def parse_message_id(body: Any, required: bool = True) -> str | None:
     return _string(body, "message_id", MAX_MESSAGE_ID_CHARS)
 
 
+class LoginRequest(BaseModel):
+    """``POST /api/moderation/remove_user``: a chatter's Twitch login."""
+
+    login: str = Field(min_length=1, max_length=MAX_SENT_BY_CHARS,
+                       description="Twitch login, a leading @ allowed; matched case-insensitively against sent_by")
+
+    @field_validator("login", mode="before")
+    @classmethod
+    def _login(cls, value: Any) -> str:
+        login = _clean("login", value, MAX_SENT_BY_CHARS).lstrip("@").strip()
+        if not login or any(c.isspace() for c in login):
+            raise ValueError("'login' must be one Twitch login")
+        return login
+
+
 def parse_login(body: Any) -> str:
     """``{"login": str}``: a chatter's Twitch login (a leading ``@`` is allowed)."""
-    login = _string(_object(body), "login", MAX_SENT_BY_CHARS).lstrip("@").strip()
-    if not login or any(c.isspace() for c in login):
-        raise PayloadError("'login' must be one Twitch login", "login")
-    return login
+    return _validate(LoginRequest, body).login

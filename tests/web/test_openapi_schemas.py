@@ -6,17 +6,27 @@ from typing import Any
 import yaml
 
 from web import openapi_schemas
-from web.openapi_schemas import request_schemas
+from web.openapi_schemas import REQUEST_MODELS, request_schemas
 from web.payloads import MAX_BADGES, MAX_BITS, MAX_SENT_BY_CHARS
 
 
 async def test_served_request_schemas_are_the_generated_ones(start_server: Any, make_settings: Any) -> None:
     client = await start_server(make_settings())
-    served = yaml.safe_load(await (await client.get("/openapi.yaml")).text())["components"]["schemas"]
+    document = yaml.safe_load(await (await client.get("/openapi.yaml")).text())
+    served = document["components"]["schemas"]
     generated = request_schemas()
-    assert set(generated) == {"Message", "BitsMessage"}
+    assert set(generated) == set(REQUEST_MODELS) >= {"Message", "BitsMessage", "Toggle", "LoginRequest"}
     for name, schema in generated.items():
         assert served[name] == schema, f"{name}: run python -m web.openapi_schemas"
+    bodies = {(path, method): op["requestBody"]["content"]["application/json"]["schema"]
+              for path, ops in document["paths"].items() for method, op in ops.items() if "requestBody" in op}
+    ref = "#/components/schemas/{}".format
+    assert bodies["/api/messages", "post"] == {"$ref": ref("Message")}
+    assert bodies["/api/bits", "post"] == {"$ref": ref("BitsMessage")}
+    assert bodies["/api/autoplay", "put"] == {"$ref": ref("Toggle")}
+    assert bodies["/api/mode", "put"] == {"$ref": ref("ModeChoice")}
+    assert bodies["/api/clear", "post"] == {"$ref": ref("ClearRequest")}
+    assert {"$ref": ref("LoginRequest")} in bodies.values()
 
 
 def test_generated_schemas_carry_the_model_limits() -> None:
