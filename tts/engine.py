@@ -159,6 +159,10 @@ def resolve_precision(requested: str, device: str) -> str:
     requested = requested.lower()
     if requested == "auto":
         return "bf16" if device == "cpu" and cpu_has_native_bf16() else "fp32"
+    if requested == "bf16" and device == "cpu" and not cpu_has_native_bf16():
+        # oneDNN has no bf16 LSTM on such a CPU: every render would fail ("could not create a primitive descriptor")
+        log.warning("precision bf16 asked for, but this CPU has no native bf16: rendering in fp32")
+        return "fp32"
     return requested
 
 

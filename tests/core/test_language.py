@@ -18,7 +18,7 @@ from core.language import (
 from core.language_detector import fasttext_scores
 
 LATIN = "aefip"
-CORPUS = Path(__file__).parent / "data" / "chat_languages.tsv"
+CORPUS = Path(__file__).parent / "corpus" / "chat_languages.tsv"
 
 
 @pytest.mark.parametrize(("text", "enabled", "expected"), [

@@ -19,7 +19,7 @@ import torch
 
 from core.settings import SettingsError, build_settings
 from tts import fused_vocoder
-from tts.engine import EngineConfig, KokoroEngine
+from tts.engine import EngineConfig, KokoroEngine, cpu_has_native_bf16
 
 pytestmark = pytest.mark.slow  # builds the C kernel and renders with and without it
 
@@ -93,6 +93,7 @@ def _log_spectrum(audio: np.ndarray) -> np.ndarray:
 
 
 @needs_kernel
+@pytest.mark.skipif(not cpu_has_native_bf16(), reason="this CPU has no native bf16 (oneDNN has no bf16 LSTM here)")
 def test_fused_engine_matches_fp32_within_tolerance(engine: KokoroEngine) -> None:
     try:
         reference, captions = _speak(engine, LINE, "fp32", fused=False)

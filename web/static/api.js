@@ -42,8 +42,46 @@ export function setToken(value, { remember = true } = {}) {
   }
 }
 
-/** fetch() an /api route; resolves to the decoded JSON (or the Response with raw), rejects with ApiError. */
-export async function api(path, { method = "GET", body, raw = false } = {}) {
+// The one answer to a 401: a page may register a hook that gets a token (the dashboard asks for it in a dialog)
+// and resolves once there is one; the refused call is then sent again with it. Without a hook (the overlay, whose
+// token comes in its URL) a 401 rejects like any other refusal.
+let unauthorised = null;
+
+/** Register the page's 401 hook: () => Promise resolved when a new token is set. */
+export function onUnauthorised(hook) {
+  unauthorised = hook;
+}
+
+/**
+ * fetch() an /api route; resolves to the decoded JSON (or the Response with raw), rejects with ApiError.
+ * A 401 goes to the page's hook and the call is retried with the new token; askToken: false rejects instead
+ * (tryToken's check of a token just typed in must not ask for one).
+ */
+export async function api(path, { method = "GET", body, raw = false, askToken = true } = {}) {
+  for (;;) {
+    const sent = getToken();
+    try {
+      return await request(path, method, body, raw);
+    } catch (error) {
+      if (!(error instanceof ApiError && error.status === 401 && askToken && unauthorised)) throw error;
+      // refused with a token that has been replaced meanwhile: just send it again with the new one
+      if (getToken() === sent) await unauthorised();
+    }
+  }
+}
+
+/** Set a token the person typed in and check it with /api/health: false if the server refuses it (401). */
+export async function tryToken(value) {
+  setToken(value);
+  try {
+    await api("/api/health", { askToken: false });
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 401) return false;
+  }
+  return true;
+}
+
+async function request(path, method, body, raw) {
   const headers = { Accept: "application/json", "X-StreamVoice-Client": client };
   const current = getToken();
   if (current) headers.Authorization = `Bearer ${current}`;
