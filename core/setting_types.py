@@ -110,13 +110,17 @@ def lower_keys(value: Any) -> Any:
     return {str(k).lower(): v for k, v in value.items()} if isinstance(value, Mapping) else value
 
 
+def _characters(count: int) -> str:
+    return f"{count} character" + "s" * (count != 1)
+
+
 #: pydantic's error types said the way the rest of the settings errors are.
 _PROBLEMS: dict[str, Callable[[dict[str, Any]], str]] = {
     "greater_than_equal": lambda e: f"must be at least {e['ctx']['ge']}, got {e['input']}",
     "less_than_equal": lambda e: f"must be at most {e['ctx']['le']}, got {e['input']}",
-    "string_too_short": lambda e: f"must be at least {e['ctx']['min_length']} characters",
+    "string_too_short": lambda e: f"must be at least {_characters(e['ctx']['min_length'])}",
     "string_too_long": lambda e: f"must be at most {e['ctx']['max_length']} characters",
-    "too_short": lambda e: f"must be at least {e['ctx']['min_length']} characters",
+    "too_short": lambda e: f"must be at least {_characters(e['ctx']['min_length'])}",
     "too_long": lambda e: f"must be at most {e['ctx']['max_length']} characters",
     "int_parsing": lambda e: f"expected a number, got {e['input']!r}",
     "float_parsing": lambda e: f"expected a number, got {e['input']!r}",
