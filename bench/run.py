@@ -6,7 +6,9 @@ Five measurements, each against a baseline measured in the same run (bench/READM
 2. backlog    - a burst of queued lines: time until every WAV is on disk, server vs the bare sequential loop
 3. latency    - a mention posted while the server drains a bits backlog and ingests chat: time until playable
 4. ingest     - App messages per second over WebSocket and HTTP with synthesis running, latency, rows in the DB
-5. memory     - server RSS with the model loaded and while 1,000 messages go through, vs the bare library
+5. memory     - server RSS with the model loaded and while 1,000 messages go through, vs the bare library;
+   burst/game - (bench/footprint.py) a 300-mention burst's peak RSS and the RSS 20 s after it drained, and a
+                stand-in game's rate while mentions render: today's behaviour and the new defaults side by side
 
 Prints a table and writes everything to ``--out`` as JSON. ``--tiny`` is the CI mode: the tiny random model and
 a few messages, all sections in well under two minutes; nothing is asserted about timings.
@@ -39,6 +41,8 @@ import aiohttp
 import soundfile as sf
 
 from bench.common import REPO_ROOT, CpuMeter, Row, format_table, load_texts, median, rss_mb, slope
+from bench.footprint import TINY_FOOTPRINT, FootprintPlan, section_footprint
+from bench.footprint import rows as footprint_rows
 from bench.long_lines import section_long_lines
 from bench.server import USERNAME, ServerProcess, write_settings
 
@@ -454,6 +458,11 @@ async def run(args: argparse.Namespace, plan: Plan, work: Path) -> dict[str, Any
                 results.setdefault("ingest", {})[name] = await section_ingest(servers[name], plan)
             finally:
                 stop_all(servers)
+    if sections & {"burst", "game"}:
+        footprint = TINY_FOOTPRINT if args.tiny else FootprintPlan()
+        footprint = FootprintPlan(**{**footprint.__dict__, **({"burst": args.burst} if args.burst else {})})
+        results["footprint"] = await section_footprint(model_dir, args.device, work, footprint, args.before,
+                                                       sections & {"burst", "game"})
     if "memory" in sections:
         note(f"5/5 memory: {plan.memory_messages} messages, RSS every {plan.memory_chunk}")
         servers = await start_servers({"streamvoice": REPO_ROOT}, work, model_dir, args.device, "memory")
@@ -534,6 +543,8 @@ def table(results: dict[str, Any]) -> list[Row]:
         gpu = m["gpu"]
         rows.append(Row("5 memory", "GPU peak allocated/reserved",
                         gpu if isinstance(gpu, str) else f"{gpu['allocated_mb']:.0f}/{gpu['reserved_mb']:.0f} MiB"))
+    if "footprint" in results:  # StreamVoice column: the new defaults; baseline column: today's behaviour
+        rows.extend(footprint_rows(results["footprint"]))
     return rows
 
 
@@ -543,7 +554,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tiny", action="store_true", help="CI mode: tiny random model, a few messages")
     parser.add_argument("--out", default="bench/results/results.json", help="where to write the full results (JSON)")
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda (server and baseline alike)")
-    parser.add_argument("--sections", default="engines,synthesis,backlog,latency,longlines,ingest,memory")
+    parser.add_argument("--sections", default="engines,synthesis,backlog,latency,longlines,ingest,memory,burst,game")
     parser.add_argument("--peer", help="the int8 ONNX peer model (python bench/peer.py DIR builds it; default "
                                        "bench/results/peer/kokoro-v1.0.int8.onnx when present, else skipped)")
     parser.add_argument("--asr-python", default=os.environ.get("ASR_PYTHON"),
@@ -553,6 +564,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--memory-messages", type=int, help="messages for section 5 (default 1000)")
     parser.add_argument("--ingest-seconds", type=float, help="seconds per ingest run (default 10)")
     parser.add_argument("--long-lines", type=int, help="long mentions for section 6 (default 4)")
+    parser.add_argument("--burst", type=int, help="mentions posted at once in the burst row (default 300)")
     parser.add_argument("--before", help="also benchmark a server from this source tree (e.g. a `git archive` of an "
                                          "older commit) in sections 1-4, side by side")
     parser.add_argument("--workdir", help="keep servers' files here (default: a temporary folder, deleted)")

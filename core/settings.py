@@ -364,6 +364,20 @@ def _languages(value: Any) -> LanguageSettings:
     return languages if per_language is None else with_pronunciations(languages, per_language)
 
 
+def _cpu_threads(value: Any) -> int:
+    """``cpu_threads``: auto (stored as 0: every core torch sees) or a whole number of threads, 1-256."""
+    if isinstance(value, str) and value.strip().lower() == "auto":
+        return 0
+    whole = (isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+             or (isinstance(value, str) and value.strip().isdigit()))
+    if isinstance(value, bool) or not whole:
+        raise ValueError(f"expected auto or a whole number of threads, got {value!r}")
+    threads = int(value)
+    if not 1 <= threads <= 256:
+        raise ValueError(f"must be 1 to 256 (or auto), got {threads}")
+    return threads
+
+
 #: YAML reads a bare on/off as a boolean.
 _ON_OFF = BeforeValidator(lambda value: ("on" if value else "off") if isinstance(value, bool) else value)
 #: The sections: an empty (``null``) section keeps its defaults.
@@ -385,6 +399,12 @@ class Settings:
     precision: Annotated[Text, one_of("auto", "bf16", "fp32")] = "auto"
     #: The vocoder's AdaIN + Snake chains in one compiled CPU kernel: auto/on (when a C compiler builds it) or off.
     fused_vocoder: Annotated[Text, _ON_OFF, one_of("auto", "off", "on")] = "auto"
+    # --- sharing the PC with a game (tts/cpu_priority.py, docs/operations.md) ---
+    #: low: render threads at a lower OS priority while the queue is ahead of playback (the next item to play
+    #: renders at normal priority); normal: every render at normal priority.
+    cpu_priority: Annotated[Lower, one_of("low", "normal")] = "low"
+    #: Most CPU threads one render uses (and lanes on CPU); 0 = auto (every core torch sees).
+    cpu_threads: Annotated[int, PlainValidator(_cpu_threads)] = 0
     model_dir: Text = ""
     audio_dir: Annotated[Text, AfterValidator(not_empty)] = "data/audio"
     database_url: Annotated[Text, AfterValidator(not_empty)] = "sqlite:///data/streamvoice.db"

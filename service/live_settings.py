@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 Listener = Callable[[Settings, Settings], Awaitable[None]]
 _WATCH_BACKOFF = Backoff(initial=0.5, cap=30.0)
 RESTART_KEYS = ("host", "port", "database_url", "audio_dir", "model_dir", "device", "precision", "fused_vocoder",
-                "lang_code", "twitch")
+                "lang_code", "twitch", "cpu_priority", "cpu_threads")
 
 
 class LiveSettings:

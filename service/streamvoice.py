@@ -152,7 +152,7 @@ class StreamVoice:
         s = settings or self.settings.current
         return EngineConfig(lang_code=s.lang_code, device=s.device, model_dir=s.model_dir, voice=s.voice,
                             voices=dict(s.voices), speed=s.speed, precision=s.precision,
-                            fused_vocoder=s.fused_vocoder)
+                            fused_vocoder=s.fused_vocoder, cpu_priority=s.cpu_priority, cpu_threads=s.cpu_threads)
 
     # --- ingest -------------------------------------------------------------------------------------
     async def accept(self, chat: IncomingChat) -> AcceptResult:

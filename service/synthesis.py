@@ -9,6 +9,13 @@ between model blocks while they run. When a line for the active queue arrives wh
 *other* queue, the newest such render is cancelled and its row goes back to pending, so the line the
 streamer is listening to starts at once instead of one backlog item later (bench/README.md, "latency").
 
+With ``cpu_priority: low`` (settings; ``tts.cpu_priority``) each lane renders on a thread at a lower OS
+priority, so a game on the same PC keeps its cores while the queue is ahead of playback; the item that plays
+next, when it is not ready yet (a player waits for it, or nothing is before it in the active queue), renders on
+one more thread kept at normal priority instead (an unprivileged thread can lower its priority, not raise it
+back). Each time the queue drains, the engine returns the renders' freed memory to the OS
+(``KokoroEngine.release_memory``).
+
 A line of several chunks (a long line is cut at sentence ends) is streamed while it renders: each chunk's
 audio goes to ``service.live_audio`` at once, and after the first one playback may start the item
 (``on_first_audio``); the WAV file and the row's duration are written when the whole line is done, as
@@ -40,6 +47,7 @@ from service.database import AsyncStore
 from service.live_audio import AudioStream, LiveAudio
 from service.resilience import Backoff, LoopHealth, retry_transient
 from storage.messages import RemovedAudio, StoredMessage
+from tts.cpu_priority import lower_current_thread
 from tts.engine import SAMPLE_RATE, Chunk, EngineConfig, EngineUnavailable, KokoroEngine, RenderCancelled, Speech
 from tts.wav import write_wav_atomic
 
@@ -114,7 +122,13 @@ class SynthesisWorker:
         self._engine_loader = engine_loader
         self._executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="synth")
         #: One thread per lane for its renders: torch's OpenMP team and oneDNN's buffers stay warm per thread.
+        #: With ``cpu_priority: low`` these run at a lower OS priority, and ``_boost_thread`` (normal priority)
+        #: renders the item that plays next when it is not ready yet (see ``_render_boosted``).
         self._render_threads: list[ThreadPoolExecutor] = []
+        self._boost_thread: ThreadPoolExecutor | None = None
+        self._boost_lane: int | None = None
+        #: False while renders have run since the queue last drained (``_drained`` returns memory once per drain).
+        self._memory_returned = True
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._renders: dict[int, _Render] = {}
@@ -138,7 +152,8 @@ class SynthesisWorker:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        for executor in (self._executor, *self._render_threads):
+        boost = [self._boost_thread] if self._boost_thread is not None else []
+        for executor in (self._executor, *self._render_threads, *boost):
             executor.shutdown(wait=True, cancel_futures=True)
         try:  # a claim committed while its lane was being cancelled has no lane left to release it
             released = await self._db.call(self._db.store.release_all_claims)
@@ -184,7 +199,38 @@ class SynthesisWorker:
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
 
     async def _on_lane(self, lane: int, fn: Callable[..., object], *args: object) -> object:
-        return await asyncio.get_running_loop().run_in_executor(self._render_threads[lane], fn, *args)
+        thread = self._boost_thread if self._boost_lane == lane else self._render_threads[lane]
+        assert thread is not None
+        return await asyncio.get_running_loop().run_in_executor(thread, fn, *args)
+
+    async def _render_boosted(self, lane: int, items: list[StoredMessage], urgent: bool) -> bool:
+        """``cpu_priority: low``: whether this lane's render goes to the normal-priority thread. Yes when the
+        item is the one that plays next and is not ready (a player waits for it, or nothing is before it in
+        the active queue) and no other lane holds that thread; otherwise the lane's low-priority thread
+        renders it (the queue is ahead of playback: the game may have the cores)."""
+        if self._boost_thread is None or self._boost_lane is not None or not urgent or len(items) != 1:
+            return False
+        item = items[0]
+        if item.id != self.prefer:
+            head = await self._retry(self._db.store.next_to_play, self._active_queue())
+            if head is None or head.id != item.id:
+                return False
+        self._boost_lane = lane
+        return True
+
+    async def _drained(self) -> None:
+        """The queue has drained (no lane renders, nothing pending): once per drain, the engine gives the
+        memory the renders freed back to the OS (``KokoroEngine.release_memory``), off the event loop."""
+        if self._memory_returned or self._renders:
+            return
+        self._memory_returned = True
+        engine = self.engine
+        release = getattr(engine, "release_memory", None)
+        if release is not None:
+            try:
+                await self._in_thread(release)
+            except Exception as exc:  # only memory stays high; the worker goes on
+                log.warning("returning memory after the queue drained failed: %s", exc)
 
     async def apply_voice(self, config: EngineConfig) -> None:
         """Switch the loaded engine to a new voice/speed (raises on a bad voice; old voice stays)."""
@@ -228,8 +274,12 @@ class SynthesisWorker:
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), ENGINE_RETRY_S)
         self._lanes = max(1, min(int(getattr(self.engine, "lanes", 1)), MAX_LANES))
-        self._render_threads = [ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"render-{lane}")
+        low = getattr(self.engine, "cpu_priority", "normal") == "low"
+        self._render_threads = [ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"render-{lane}",
+                                                   initializer=lower_current_thread if low else None)
                                 for lane in range(self._lanes)]
+        if low:
+            self._boost_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="render-next")
         lanes = [asyncio.create_task(self._lane(lane), name=f"synthesis-lane-{lane}") for lane in range(self._lanes)]
         try:
             await asyncio.gather(*lanes)
@@ -271,19 +321,24 @@ class SynthesisWorker:
             finally:
                 self._claiming -= 1
             if not items:
+                await self._drained()
                 await self._wakeup.wait()
                 continue
             self._wakeup.set()  # there may be more: let idle lanes look too
             render = _Render(items)
             self._renders[lane] = render
+            self._memory_returned = False
             urgent = any(item.queue is self._active_queue() or item.id == self.prefer for item in items)
             try:
+                await self._render_boosted(lane, items, urgent)
                 if len(items) == 1:
                     await self._synthesize(items[0], lane, render.cancel, urgent)
                 else:
                     await self._synthesize_batch(items, lane)
             finally:
                 del self._renders[lane]
+                if self._boost_lane == lane:
+                    self._boost_lane = None
 
     async def _synthesize(self, item: StoredMessage, lane: int, cancel: threading.Event | None = None,
                           urgent: bool = False) -> None:

@@ -212,6 +212,11 @@ class MessageStore:
                 rows += session.scalars(rest)
             return [StoredMessage.of(r) for r in rows]
 
+    def next_to_play(self, queue: QueueName) -> StoredMessage | None:
+        """The head of ``queue``: the item a render for it should favour (``cpu_priority: low``)."""
+        items = self.waiting(queue, limit=1)
+        return items[0] if items else None
+
     def counts(self) -> dict[str, dict[str, int]]:
         """Live rows (pending, synthesizing, ready, playing; not deleted) per queue and status.
 

@@ -16,6 +16,7 @@ batches of chunks in one forward pass (``tts.batched``).
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import os
 import re
@@ -142,6 +143,11 @@ class EngineConfig:
     #: ``auto``/``on``: the generator's AdaIN + Snake chains in one compiled CPU kernel (``tts.fused_vocoder``)
     #: when it can be built; ``off``: kokoro's own forward.
     fused_vocoder: str = "off"
+    #: ``low``: the worker renders on threads at a lower OS priority (``tts.cpu_priority``) unless the item is
+    #: the next to play; ``normal``: every render at normal priority.
+    cpu_priority: str = "normal"
+    #: Most CPU threads one render uses and most lanes on CPU; 0: every core torch sees.
+    cpu_threads: int = 0
 
 
 def cpu_has_native_bf16() -> bool:
@@ -202,6 +208,10 @@ class KokoroEngine:
         self.precision = "fp32"
         #: True when the generator runs through ``tts.fused_vocoder`` (``use_fused_vocoder``).
         self.fused_vocoder = False
+        #: ``low`` or ``normal`` (``EngineConfig.cpu_priority``): read by the synthesis worker for its threads.
+        self.cpu_priority = "normal"
+        #: Threads a render alone gets on CPU (``EngineConfig.cpu_threads``, default every core torch sees).
+        self.cpu_threads = _DEFAULT_THREADS
         self._renders = threading.Condition()
         self._running = 0
         self._urgent = 0
@@ -243,6 +253,11 @@ class KokoroEngine:
         engine = cls(model, pipeline, device, config.model_dir, g2p_kind)
         engine.precision = resolve_precision(config.precision, device)
         engine.use_fused_vocoder(config.fused_vocoder)
+        engine.cpu_priority = config.cpu_priority.lower()
+        engine.set_cpu_threads(config.cpu_threads)
+        if config.cpu_threads and device == "cpu":
+            with contextlib.suppress(RuntimeError):  # settable once, before any inter-op work: else keep it
+                torch.set_num_interop_threads(min(config.cpu_threads, _DEFAULT_THREADS))
         engine.configure_parallelism()
         engine.set_voice(config.voice, config.voices or {}, config.speed)
         engine.synthesize("Hello.")  # warm-up: first call pays for lazy initialisation
@@ -252,11 +267,16 @@ class KokoroEngine:
     def configure_parallelism(self, lanes: int | None = None, max_batch: int | None = None) -> None:
         """Lanes and batch size for this device (defaults above)."""
         if self.device == "cpu":
-            self.lanes = lanes or max(1, min(CPU_LANES, _usable_cpus()))
+            self.lanes = lanes or max(1, min(CPU_LANES, _usable_cpus(), self.cpu_threads))
             self.max_batch = max_batch or 1
         else:
             self.lanes = lanes or 1
             self.max_batch = max_batch or (CUDA_MAX_BATCH if self.device.startswith("cuda") else 1)
+
+    def set_cpu_threads(self, threads: int) -> None:
+        """``threads`` (0: every core torch sees) for a render alone; renders side by side share them. Applied
+        by each render on its own thread (torch keeps OpenMP's count per thread)."""
+        self.cpu_threads = max(1, threads or _DEFAULT_THREADS)
 
     def voice_pack(self, voice_id: str) -> torch.Tensor:
         """A base voice pack, from ``model_dir/voices`` when set, else kokoro's hub download."""
@@ -363,7 +383,7 @@ class KokoroEngine:
         _current.control = _Control(self, cancel, urgent)
         try:
             if self.device == "cpu":  # a render alone uses every core; side by side, one core each
-                threads = max(1, _DEFAULT_THREADS // sharing)
+                threads = max(1, self.cpu_threads // sharing)
                 if torch.get_num_threads() != threads:  # per thread: torch keeps OpenMP's count per thread
                     torch.set_num_threads(threads)
             with torch.inference_mode(), self._autocast():
@@ -383,6 +403,12 @@ class KokoroEngine:
                 self._renders.notify_all()
         release_free_heap()
         return pieces
+
+    def release_memory(self) -> None:
+        """The queue drained: collect Python's garbage and give the heap's free pages back to the OS
+        (``malloc_trim`` on glibc), so a burst's working memory does not stay resident while nothing renders."""
+        gc.collect()
+        release_free_heap()
 
     def use_fused_vocoder(self, mode: str) -> bool:
         """``auto``/``on``: route the generator's AdaIN + Snake chains through ``tts.fused_vocoder`` (CPU only;

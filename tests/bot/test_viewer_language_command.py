@@ -9,7 +9,7 @@ from core.language_settings import LanguageSettings
 from tests import dbutil
 from tests.bot.conftest import WAIT_S, Cast, store_tokens, wait_connected
 from tests.bot.fake_twitch import FakeTwitch
-from tests.conftest import wait_for
+from tests.helpers import wait_for
 from tests.web.test_languages import viewer_languages
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from core.language_settings import DEFAULT_VOICES
-from tests.conftest import SharedEngineLoader
+from tests.helpers import SharedEngineLoader
 from tts.engine import EngineConfig, KokoroEngine
 from tts.language_pipelines import LanguagePipelines
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from core.language_settings import LanguageSettings
 from tests import dbutil
-from tests.conftest import wait_for
+from tests.helpers import wait_for
 from tests.service.test_live_settings import write_settings
 from tests.web.test_viewer_voices import say
 
