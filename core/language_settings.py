@@ -1,7 +1,7 @@
 """The ``languages:`` settings section: which languages chat may be spoken in, and how each sounds.
 
-Validated here, once (``parse_languages``); ``core.settings`` hooks it in. An error names the dotted key
-(``languages.voices.e``) like every other setting.
+Each field carries its own rule (``core.setting_types``); ``core.settings`` validates the section as part of
+``Settings``. An error names the dotted key (``languages.voices.e``) like every other setting.
 """
 
 from __future__ import annotations
@@ -11,9 +11,12 @@ import importlib.util
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, ConfigDict, Field, PlainValidator, model_validator
 
 from core.language import KOKORO_LANGUAGES
+from core.setting_types import Flag, SettingsError
 
 #: Kokoro codes in the order the documentation lists them.
 CODES = tuple("abefhipjz")
@@ -34,31 +37,6 @@ _OFFLINE_MODULES: dict[str, tuple[tuple[str, ...], str]] = {
 _VOICE_ID = re.compile(r"[a-z]{2}_[a-z0-9]+")
 
 
-class LanguageSettingsError(ValueError):
-    def __init__(self, key: str, problem: str) -> None:
-        super().__init__(f"invalid setting {key!r}: {problem}")
-        self.key = key
-        self.problem = problem
-
-
-@dataclass(frozen=True, slots=True)
-class LanguageSettings:
-    """See settings.yaml (``languages:``) and docs/languages.md."""
-
-    detect: bool = False
-    enabled: tuple[str, ...] = ("a", "e", "f", "i", "p")
-    voices: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_VOICES))
-    sticky_after: int = 2
-    user_languages: Mapping[str, str] = field(default_factory=dict)
-    viewer_command: bool = False
-    username_templates: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_TEMPLATES))
-    #: ``{code: {word: respelling}}``, written as ``pronunciations: {e: {...}}`` next to the flat English table.
-    pronunciations: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
-
-    def voice_for(self, code: str) -> str | None:
-        return self.voices.get(code)
-
-
 def missing_for_offline(code: str) -> str | None:
     """What to install for ``code``'s G2P, or ``None`` when it can work here without a download."""
     needed = _OFFLINE_MODULES.get(code)
@@ -70,93 +48,126 @@ def missing_for_offline(code: str) -> str | None:
     return install
 
 
-def _code(key: str, value: Any) -> str:
+# --- how each field is read (its key is given where the problem is below the field) -------------------------
+
+def _code(value: Any, key: str | None = None) -> str:
     code = str(value).strip().lower()
     if code not in KOKORO_LANGUAGES:
-        raise LanguageSettingsError(key, f"unknown language code {value!r} (known: {', '.join(CODES)})")
+        problem = f"unknown language code {value!r} (known: {', '.join(CODES)})"
+        raise SettingsError(key, problem) if key else ValueError(problem)
     return code
 
 
-def _table(key: str, value: Any) -> dict[str, Any]:
+def _table(value: Any) -> dict[str, Any]:
     if value is None:
         return {}
     if not isinstance(value, Mapping):
-        raise LanguageSettingsError(key, f"expected a mapping, got {value!r}")
+        raise ValueError(f"expected a mapping, got {value!r}")
     return {str(k).strip(): v for k, v in value.items()}
 
 
-def _flag(key: str, value: Any) -> bool:
-    if isinstance(value, bool):
+def _enabled(value: Any) -> tuple[str, ...]:
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, (list, tuple)) or not items:
+        raise ValueError("expected a non-empty list of codes, e.g. [a, e, f]")
+    return tuple(dict.fromkeys(_code(v) for v in items if str(v).strip()))
+
+
+def _voices(value: Any) -> dict[str, str]:
+    """Language code -> a Kokoro voice of that language."""
+    key = "languages.voices"
+    voices = {}
+    for code, voice in _table(value).items():
+        lang = _code(code, f"{key}.{code}")
+        voice_id = str(voice).strip().lower()
+        if not _VOICE_ID.fullmatch(voice_id) or voice_id[0] != lang:
+            raise SettingsError(f"{key}.{code}", f"{voice!r} is not a Kokoro voice of that language "
+                                                 f"(its id starts with {lang!r}, e.g. {lang}f_...)")
+        voices[lang] = voice_id
+    return voices
+
+
+def _whole(value: Any) -> int:
+    if isinstance(value, bool) or not str(value).strip().isdigit():
+        raise ValueError(f"expected a whole number from 1 to 100, got {value!r}")
+    return int(value)
+
+
+def _user_languages(value: Any) -> dict[str, str]:
+    """Login -> the language code a viewer's lines are spoken in."""
+    key = "languages.user_languages"
+    return {login.lstrip("@").lower(): _code(code, f"{key}.{login}")
+            for login, code in _table(value).items() if login.lstrip("@")}
+
+
+def _username_templates(value: Any) -> dict[str, str]:
+    """Language code -> ``username_template`` in that language."""
+    key = "languages.username_templates"
+    templates = {}
+    for code, template in _table(value).items():
+        lang = _code(code, f"{key}.{code}")
+        text = str(template).strip()
+        try:
+            text.format(user="u", text="t")
+        except (KeyError, IndexError, ValueError) as exc:
+            raise SettingsError(f"{key}.{code}", f"only {{user}} and {{text}} may be used ({exc})") from None
+        if "{text}" not in text:
+            raise SettingsError(f"{key}.{code}", "must contain {text}")
+        templates[lang] = text
+    return templates
+
+
+@dataclass(frozen=True, slots=True)
+class LanguageSettings:
+    """See settings.yaml (``languages:``) and docs/languages.md."""
+
+    __pydantic_config__ = ConfigDict(extra="forbid")
+
+    detect: Flag = False
+    enabled: Annotated[tuple[str, ...], PlainValidator(_enabled)] = ("a", "e", "f", "i", "p")
+    voices: Annotated[Mapping[str, str], PlainValidator(_voices)] = field(
+        default_factory=lambda: dict(DEFAULT_VOICES))
+    sticky_after: Annotated[int, BeforeValidator(_whole), Field(ge=1, le=100)] = 2
+    user_languages: Annotated[Mapping[str, str], PlainValidator(_user_languages)] = field(default_factory=dict)
+    viewer_command: Flag = False
+    username_templates: Annotated[Mapping[str, str], PlainValidator(_username_templates)] = field(
+        default_factory=lambda: dict(DEFAULT_TEMPLATES))
+    #: ``{code: {word: respelling}}``, written as ``pronunciations: {e: {...}}`` next to the flat English table
+    #: (``with_pronunciations``), not in this section.
+    pronunciations: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+
+    def voice_for(self, code: str) -> str | None:
+        return self.voices.get(code)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _keys(cls, value: Any) -> Any:
+        """Keys in any case; ``pronunciations`` belongs to the top-level table, not to this section."""
+        if not isinstance(value, Mapping):
+            return value
+        value = {str(k).strip().lower(): v for k, v in value.items()}
+        if "pronunciations" in value:
+            raise SettingsError("languages.pronunciations", "unknown key (check the spelling against settings.yaml)")
         return value
-    if isinstance(value, str) and value.lower() in {"true", "false", "yes", "no", "on", "off", "1", "0"}:
-        return value.lower() in {"true", "yes", "on", "1"}
-    raise LanguageSettingsError(key, f"expected true or false, got {value!r}")
-
-
-def parse_languages(raw: Any, current: LanguageSettings) -> LanguageSettings:
-    """The ``languages`` mapping validated over ``current``; unknown keys and codes are refused."""
-    if raw is None:
-        return current
-    values: dict[str, Any] = {}
-    for name, value in _table("languages", raw).items():
-        key = f"languages.{name.lower()}"
-        name = name.lower()
-        if name in {"detect", "viewer_command"}:
-            values[name] = _flag(key, value)
-        elif name == "enabled":
-            items = value.split(",") if isinstance(value, str) else value
-            if not isinstance(items, (list, tuple)) or not items:
-                raise LanguageSettingsError(key, "expected a non-empty list of codes, e.g. [a, e, f]")
-            values[name] = tuple(dict.fromkeys(_code(key, v) for v in items if str(v).strip()))
-        elif name == "sticky_after":
-            if isinstance(value, bool) or not str(value).strip().isdigit() or not 1 <= int(value) <= 100:
-                raise LanguageSettingsError(key, f"expected a whole number from 1 to 100, got {value!r}")
-            values[name] = int(value)
-        elif name == "voices":
-            voices = {}
-            for code, voice in _table(key, value).items():
-                lang = _code(f"{key}.{code}", code)
-                voice_id = str(voice).strip().lower()
-                if not _VOICE_ID.fullmatch(voice_id) or voice_id[0] != lang:
-                    raise LanguageSettingsError(f"{key}.{code}", f"{voice!r} is not a Kokoro voice of that language "
-                                                                 f"(its id starts with {lang!r}, e.g. {lang}f_...)")
-                voices[lang] = voice_id
-            values[name] = voices
-        elif name == "user_languages":
-            values[name] = {login.lstrip("@").lower(): _code(f"{key}.{login}", code)
-                            for login, code in _table(key, value).items() if login.lstrip("@")}
-        elif name == "username_templates":
-            templates = {}
-            for code, template in _table(key, value).items():
-                lang = _code(f"{key}.{code}", code)
-                text = str(template).strip()
-                try:
-                    text.format(user="u", text="t")
-                except (KeyError, IndexError, ValueError) as exc:
-                    raise LanguageSettingsError(f"{key}.{code}", f"only {{user}} and {{text}} may be used ({exc})"
-                                                ) from None
-                if "{text}" not in text:
-                    raise LanguageSettingsError(f"{key}.{code}", "must contain {text}")
-                templates[lang] = text
-            values[name] = templates
-        else:
-            raise LanguageSettingsError(key, "unknown key (check the spelling against settings.yaml)")
-    return dataclasses.replace(current, **values)
 
 
 def with_pronunciations(current: LanguageSettings, per_language: Mapping[str, Any]) -> LanguageSettings:
     """The ``pronunciations: {e: {word: respelling}}`` entries (respellings only: espeak reads no IPA markup)."""
     tables: dict[str, dict[str, str]] = {}
     for code, table in per_language.items():
-        lang = _code(f"pronunciations.{code}", code)
         key = f"pronunciations.{code}"
+        lang = _code(code, key)
         words: dict[str, str] = {}
-        for word, spelled in _table(key, table).items():
+        try:
+            entries = _table(table)
+        except ValueError as exc:
+            raise SettingsError(key, str(exc)) from None
+        for word, spelled in entries.items():
             text = str(spelled).strip()
             if not word.strip() or not text:
-                raise LanguageSettingsError(f"{key}.{word}", "neither side may be empty")
+                raise SettingsError(f"{key}.{word}", "neither side may be empty")
             if set("[]()/") & set(text):
-                raise LanguageSettingsError(f"{key}.{word}", "a respelling in letters (IPA works for English only)")
+                raise SettingsError(f"{key}.{word}", "a respelling in letters (IPA works for English only)")
             words[word.strip().lower()] = text
         tables[lang] = words
     return dataclasses.replace(current, pronunciations=tables)
@@ -167,8 +178,8 @@ def check_languages(languages: LanguageSettings, lang_code: str) -> None:
     for code in languages.enabled:
         install = missing_for_offline(code)
         if install is not None:
-            raise LanguageSettingsError("languages.enabled", f"{KOKORO_LANGUAGES[code]} ({code}) cannot be spoken "
-                                                             f"offline here: {install}")
+            raise SettingsError("languages.enabled", f"{KOKORO_LANGUAGES[code]} ({code}) cannot be spoken "
+                                                     f"offline here: {install}")
         if code not in {"a", "b", lang_code} and code not in languages.voices:
-            raise LanguageSettingsError("languages.voices", f"no voice for enabled language {code!r} "
-                                                            f"({KOKORO_LANGUAGES[code]})")
+            raise SettingsError("languages.voices", f"no voice for enabled language {code!r} "
+                                                    f"({KOKORO_LANGUAGES[code]})")
