@@ -17,6 +17,7 @@ import numpy as np
 import soundfile as sf
 
 from core.chat import WAITING_STATUSES, IncomingChat, QueueName
+from core.errors import Conflict, NotFound, Unavailable
 from core.line_preview import LinePreview, preview_line
 from core.logins import login_key
 from core.viewer_voice import resolve_voice
@@ -27,14 +28,6 @@ from tts.engine import SAMPLE_RATE
 
 #: Preview renders run one at a time on their own thread, never on the event loop or a synthesis lane.
 _PREVIEW_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="preview")
-
-
-class DashboardError(Exception):
-    """A refused dashboard request: ``status`` is the HTTP status (404 unknown id, 409 conflict, 503 no engine)."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -91,9 +84,9 @@ async def replay(sv: StreamVoice, message_id: int) -> dict[str, Any]:
     """Queue a copy of a finished item at the front of its queue (synthesised again)."""
     result: history.ReplayResult = await sv.db.call(history.replay, sv.db.store, message_id)
     if not result.found:
-        raise DashboardError(404, f"message {message_id} not found")
+        raise NotFound(f"message {message_id} not found")
     if result.item is None:
-        raise DashboardError(409, result.refusal or "cannot replay")
+        raise Conflict(result.refusal or "cannot replay")
     item = result.item
     sv.worker.wake(item.queue)
     sv.playback.items_changed()
@@ -119,17 +112,17 @@ async def render_line(sv: StreamVoice, chat: IncomingChat) -> bytes:
     not stored."""
     preview: LinePreview = preview_line(chat, sv.settings.current, sv.memory, time.monotonic())
     if not preview.spoken:
-        raise DashboardError(409, f"this line would not be spoken: {preview.reason}")
+        raise Conflict(f"this line would not be spoken: {preview.reason}")
     engine = sv.worker.engine
     if engine is None:
-        raise DashboardError(503, f"the speech engine is not ready ({sv.worker.state})")
+        raise Unavailable(f"the speech engine is not ready ({sv.worker.state})")
     voice = _voice_for(sv, chat)
     loop = asyncio.get_running_loop()
     try:
         return await loop.run_in_executor(
             _PREVIEW_THREAD, lambda: _wav_bytes(engine.synthesize(preview.spoken_text, voice=voice)))
     except Exception as exc:
-        raise DashboardError(503, f"synthesis failed: {type(exc).__name__}: {exc}") from exc
+        raise Unavailable(f"synthesis failed: {type(exc).__name__}: {exc}") from exc
 
 
 def _wav_bytes(audio: np.ndarray) -> bytes:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from core.chat import WAITING_STATUSES, IncomingChat, Origin, QueueName, Source, Status
+from core.errors import Conflict
 from core.logins import login_key
 from core.moderation import hold_view
 from core.notifications import UNKNOWN_TYPE, Notice, decide_notice
@@ -57,8 +58,8 @@ class AcceptResult:
     origin: Origin | None = None
 
 
-class QueueMismatch(RuntimeError):
-    """Clear named a queue that is not the active one (HTTP 409); nothing was cleared."""
+class QueueMismatch(Conflict, RuntimeError):
+    """Clear named a queue that is not the active one; nothing was cleared."""
 
 
 class StreamVoice:

@@ -10,6 +10,7 @@ import re
 from typing import Any
 
 from core.chat import IncomingChat, QueueName, Source
+from core.errors import Invalid, Malformed
 
 MAX_SENT_BY_CHARS = 64
 MAX_BITS = 1_000_000_000
@@ -21,10 +22,14 @@ MAX_BADGE_CHARS = 64
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-class PayloadError(ValueError):
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.field = field
+class PayloadError(Invalid):
+    """A payload breaks a rule; ``field`` names the key at fault."""
+
+
+def refusal(exc: PayloadError, body: Any) -> Invalid:
+    """A payload problem as the request's refusal: a body that is not a JSON object at all is ``Malformed``,
+    any other problem stays ``Invalid``."""
+    return exc if isinstance(body, dict) else Malformed(str(exc), exc.field)
 
 
 def _object(body: Any) -> dict[str, Any]:
