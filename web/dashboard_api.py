@@ -16,7 +16,7 @@ from core.errors import NotFound
 from service.dashboard import history_page, queue_page, render_line, replay, try_line
 from web.json_body import read_json
 from web.keys import STREAMVOICE
-from web.payloads import PayloadError, parse_bits, parse_message, refusal
+from web.payloads import MAX_ID, PayloadError, ascii_id, parse_bits, parse_message, refusal, whole_number
 
 #: Largest page a client may ask for (queue and history).
 MAX_PAGE = 500
@@ -29,9 +29,10 @@ def _int_param(query: Mapping[str, str], name: str, default: int | None, low: in
     raw = query.get(name)
     if raw is None or raw == "":
         return default
-    if not (raw.isascii() and raw.isdigit() and len(raw) <= 19) or not low <= int(raw) <= high:
+    value = whole_number(raw)
+    if value is None or not low <= value <= high:
         raise PayloadError(f"'{name}' must be a whole number from {low} to {high}", name)
-    return int(raw)
+    return value
 
 
 def _text_param(query: Mapping[str, str], name: str) -> str:
@@ -51,7 +52,7 @@ async def queue(request: web.Request) -> web.Response:
     if raw_queue is not None and raw_queue not in {q.value for q in QueueName}:
         raise PayloadError("'queue' must be \"mentions\" or \"bits\"", "queue")
     limit = _int_param(query, "limit", DEFAULT_QUEUE_PAGE, 1, MAX_PAGE)
-    after = _int_param(query, "after", None, 0, 2**63 - 1)
+    after = _int_param(query, "after", None, 0, MAX_ID)
     assert limit is not None
     shown = QueueName(raw_queue) if raw_queue else None
     return web.json_response(await queue_page(sv, shown, after, limit))
@@ -61,7 +62,7 @@ async def history(request: web.Request) -> web.Response:
     """``GET /api/history?user=&q=&before=&limit=``: finished items, newest first (keyset pages)."""
     query = request.query
     limit = _int_param(query, "limit", DEFAULT_HISTORY_PAGE, 1, MAX_PAGE)
-    before = _int_param(query, "before", None, 1, 2**63 - 1)
+    before = _int_param(query, "before", None, 1, MAX_ID)
     user, text = _text_param(query, "user"), _text_param(query, "q")
     assert limit is not None
     return web.json_response(await history_page(request.app[STREAMVOICE], user=user, text=text, before=before,
@@ -111,10 +112,10 @@ async def try_audio(request: web.Request) -> web.Response:
 
 async def replay_message(request: web.Request) -> web.Response:
     """``POST /api/messages/{id}/replay``: queue a finished item again, at the front of its queue."""
-    raw = request.match_info["id"]
-    if not (raw.isascii() and raw.isdigit() and 0 < len(raw) <= 18):
+    message_id = ascii_id(request.match_info["id"])
+    if message_id is None:
         raise NotFound("message not found")
-    return web.json_response(await replay(request.app[STREAMVOICE], int(raw)), status=202)
+    return web.json_response(await replay(request.app[STREAMVOICE], message_id), status=202)
 
 
 def setup(app: web.Application) -> None:

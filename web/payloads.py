@@ -135,12 +135,19 @@ def parse_optional_queue(body: Any) -> QueueName | None:
 MAX_ID = 2**63 - 1
 
 
-def ascii_id(raw: str) -> int | None:
-    """A positive id from ASCII digits only (``str.isdigit`` also accepts ``²`` and ``١``), or None."""
-    if not (0 < len(raw) <= 19 and raw.isascii() and raw.isdigit()):
+def whole_number(raw: str) -> int | None:
+    """A whole number 0 .. ``MAX_ID`` from ASCII digits only (``str.isdigit`` also accepts ``²`` and ``١``), or
+    None. The one parser of ids and cursors in paths and query strings."""
+    if not (0 < len(raw) <= len(str(MAX_ID)) and raw.isascii() and raw.isdigit()):
         return None
     value = int(raw)
-    return value if 0 < value <= MAX_ID else None
+    return value if value <= MAX_ID else None
+
+
+def ascii_id(raw: str) -> int | None:
+    """A positive id (``whole_number`` above 0), or None."""
+    value = whole_number(raw)
+    return value if value else None
 
 
 def parse_id(value: Any) -> int:
