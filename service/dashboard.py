@@ -16,12 +16,13 @@ from typing import Any
 import numpy as np
 import soundfile as sf
 
-from core.chat import WAITING_STATUSES, IncomingChat, QueueName
+from core.chat import IncomingChat, QueueName
 from core.errors import Conflict, NotFound, Unavailable
 from core.line_preview import LinePreview, preview_line
 from core.logins import login_key
 from core.viewer_voice import resolve_voice
 from service.streamvoice import StreamVoice
+from service.views import item_fields, queue_sizes
 from storage import history
 from storage.messages import StoredMessage
 from tts.engine import SAMPLE_RATE
@@ -46,14 +47,12 @@ async def queue_page(sv: StreamVoice, queue: QueueName | None, after: int | None
     items, all_counts = await sv.db.call(lambda: (store.waiting(shown, limit + 1, after), store.counts()))
     more = len(items) > limit
     items = items[:limit]
-    counts = all_counts.get(shown.value, {})
-    size = sum(counts.get(s.value, 0) for s in WAITING_STATUSES)
     next_after = None
     if more:
         next_after = max((i.id for i in items if i.replay_of is None), default=after or 0)
     return {
-        "mode": sv.playback.active_queue.value, "queue": shown.value, "size": size,
-        "ready": counts.get("ready", 0), "items": [_queue_item(sv, i) for i in items], "next_after": next_after,
+        "mode": sv.playback.active_queue.value, "queue": shown.value, **queue_sizes(all_counts, shown),
+        "items": [_queue_item(sv, i) for i in items], "next_after": next_after,
     }
 
 
@@ -71,12 +70,9 @@ async def history_page(sv: StreamVoice, *, user: str, text: str, before: int | N
 def _history_entry(entry: history.HistoryEntry) -> dict[str, Any]:
     item = entry.item
     return {
-        "id": item.id, "queue": item.queue.value, "sent_by": item.sent_by, "text": item.text,
-        "spoken_text": item.spoken_text, "bits_amount": item.bits_amount, "status": item.status.value,
-        "outcome": entry.outcome, "reason": item.reason, "duration": item.duration_s,
+        **item_fields(item), "outcome": entry.outcome, "reason": item.reason,
         "received_at": _iso(item.received_at), "ended_at": _iso(entry.ended_at), "replay_of": item.replay_of,
-        "replayable": history.replay_refusal(item) is None, "source": item.kind.value,
-        "redemption_status": item.redemption_status, "redemption_error": item.redemption_error,
+        "replayable": history.replay_refusal(item) is None,
     }
 
 

@@ -34,6 +34,7 @@ from service.presence import AppPresence
 from service.redemptions import ChannelPointsService
 from service.resilience import LoopHealth, retry_transient
 from service.synthesis import SynthesisWorker, remove_files
+from service.views import item_fields, queue_sizes
 from service.writer import GroupCommitWriter
 from storage.database import create_database
 from storage.errors import classify
@@ -258,14 +259,8 @@ class StreamVoice:
     # --- views --------------------------------------------------------------------------------------
     def describe(self, item: StoredMessage) -> Event:
         ready = item.status in {Status.READY, Status.PLAYING} and item.audio_path is not None
-        return {
-            "id": item.id, "queue": item.queue.value, "sent_by": item.sent_by, "text": item.text,
-            "spoken_text": item.spoken_text, "bits_amount": item.bits_amount, "status": item.status.value,
-            "duration": item.duration_s, "audio_url": f"/audio/{item.id}.wav" if ready else None,
-            "voice": item.voice, "source": item.kind.value,
-            "redemption_status": item.redemption_status, "redemption_error": item.redemption_error,
-            **self._hold_fields(item),
-        }
+        return {**item_fields(item), "audio_url": f"/audio/{item.id}.wav" if ready else None, "voice": item.voice,
+                **self._hold_fields(item)}
 
     def _hold_fields(self, item: StoredMessage) -> Event:
         """Moderation fields of a queue item: held (with the time left), awaiting approval, Twitch message id."""
@@ -283,13 +278,7 @@ class StreamVoice:
         queue = self.playback.active_queue
         items = await self.db.call(self.db.store.waiting, queue, limit)
         counts = await self.db.call(self.db.store.counts)
-        return {"mode": queue.value, **self._sizes(counts, queue), "items": [self.describe(i) for i in items]}
-
-    @staticmethod
-    def _sizes(counts: dict[str, dict[str, int]], queue: QueueName) -> dict[str, int]:
-        per_status = counts.get(queue.value, {})
-        size = sum(per_status.get(s.value, 0) for s in WAITING_STATUSES)
-        return {"size": size, "ready": per_status.get(Status.READY.value, 0)}
+        return {"mode": queue.value, **queue_sizes(counts, queue), "items": [self.describe(i) for i in items]}
 
     @property
     def ingest_source(self) -> str:
@@ -305,7 +294,7 @@ class StreamVoice:
         return {
             "type": "state", "mode": queue.value, "autoplay": self.playback.autoplay,
             "autoplay_running": self.playback.autoplay_running,
-            "autoplay_cooldown": self.settings.current.autoplay_cooldown, **self._sizes(counts, queue),
+            "autoplay_cooldown": self.settings.current.autoplay_cooldown, **queue_sizes(counts, queue),
             "now_playing": self.describe(current.item) if current else None,
             "waiting_for_audio": bool(current and current.waiting_for_audio),
             "engine": self.worker.state, "ingest_source": self.ingest_source, "twitch": self.twitch_state,
