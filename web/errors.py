@@ -22,7 +22,16 @@ from typing import Any
 from aiohttp import hdrs, web
 from multidict import CIMultiDict
 
-from core.errors import Conflict, Forbidden, Invalid, Malformed, NotFound, Unavailable, UnsupportedEncoding
+from core.errors import (
+    Conflict,
+    Forbidden,
+    Invalid,
+    Malformed,
+    NotFound,
+    Refused,
+    Unavailable,
+    UnsupportedEncoding,
+)
 from storage.errors import DbFault, DbFaultKind, classify
 
 log = logging.getLogger(__name__)
@@ -31,6 +40,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 #: The domain's refusals as HTTP statuses (nearest class in the exception's MRO wins).
 STATUS: dict[type[Exception], int] = {
+    Refused: 400,  # a refusal of no more precise kind
     Malformed: 400,
     Forbidden: 403,
     NotFound: 404,

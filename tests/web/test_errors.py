@@ -8,7 +8,16 @@ import sqlite3
 import pytest
 from aiohttp.test_utils import make_mocked_request
 
-from core.errors import Conflict, Forbidden, Invalid, Malformed, NotFound, Unavailable, UnsupportedEncoding
+from core.errors import (
+    Conflict,
+    Forbidden,
+    Invalid,
+    Malformed,
+    NotFound,
+    Refused,
+    Unavailable,
+    UnsupportedEncoding,
+)
 from service.moderation import ModerationConflict, UnknownMessage
 from service.playback import PlaybackConflict
 from service.streamvoice import QueueMismatch
@@ -18,7 +27,7 @@ from web.payloads import PayloadError, refusal
 
 
 @pytest.mark.parametrize(("exc", "status"), [
-    (Malformed("x"), 400), (Forbidden("x"), 403), (NotFound("x"), 404), (Conflict("x"), 409),
+    (Refused("x"), 400), (Malformed("x"), 400), (Forbidden("x"), 403), (NotFound("x"), 404), (Conflict("x"), 409),
     (UnsupportedEncoding("x"), 415), (Invalid("x"), 422), (Unavailable("x"), 503),
 ])
 def test_each_refusal_has_its_status(exc: Exception, status: int) -> None:
