@@ -45,8 +45,8 @@ class ChatComponent(commands.Component):
         self.broadcaster_id = broadcaster_id
         self.confirm_interval = confirm_interval
         self._clock = clock
-        self._last_confirmation: float | None = None
-        self._mod_replies = ReplyThrottle(confirm_interval)
+        #: One throttle for every chat confirmation (``!ttsclear`` and each moderator command kind).
+        self._replies = ReplyThrottle(confirm_interval)
         self.outcomes: Counter[str] = Counter()
 
     @commands.Component.listener()
@@ -85,10 +85,8 @@ class ChatComponent(commands.Component):
         removed = await self.sv.clear()
         self.outcomes["cleared"] += 1
         log.info("!ttsclear by %s removed %d item(s)", ctx.chatter.name, removed)
-        now = self._clock()
-        if self._last_confirmation is not None and now - self._last_confirmation < self.confirm_interval:
+        if not self._replies.allow("ttsclear", self._clock()):
             return
-        self._last_confirmation = now
         noun = "message" if removed == 1 else "messages"
         try:
             await ctx.channel.send_message(f"TTS queue cleared ({removed} {noun}).", sender=self.bot_id,
@@ -111,7 +109,7 @@ class ChatComponent(commands.Component):
         reply = await self._run(command)
         self.outcomes[f"mod {command.action.value}"] += 1
         log.info("!%s %s by %s: %s", name, command.action.value, line.chatter_login, reply)
-        if self._mod_replies.allow(command.action.value, self._clock()):
+        if self._replies.allow(command.action.value, self._clock()):
             try:
                 await channel.send_message(reply, sender=self.bot_id, token_for=self.bot_id)
             except Exception as exc:  # a missing user:write:chat scope must not look like a failed command

@@ -16,26 +16,20 @@ from typing import Any
 import numpy as np
 import soundfile as sf
 
-from core.chat import WAITING_STATUSES, IncomingChat, QueueName
+from core.chat import IncomingChat, QueueName
+from core.errors import Conflict, NotFound, Unavailable
 from core.language_rules import voice_for_language
 from core.line_preview import LinePreview, preview_line
 from core.logins import login_key
 from service.languages import scorer_for
 from service.streamvoice import StreamVoice
+from service.views import item_fields, queue_sizes
 from storage import history
 from storage.messages import StoredMessage
 from tts.engine import SAMPLE_RATE
 
 #: Preview renders run one at a time on their own thread, never on the event loop or a synthesis lane.
 _PREVIEW_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="preview")
-
-
-class DashboardError(Exception):
-    """A refused dashboard request: ``status`` is the HTTP status (404 unknown id, 409 conflict, 503 no engine)."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -54,14 +48,12 @@ async def queue_page(sv: StreamVoice, queue: QueueName | None, after: int | None
     items, all_counts = await sv.db.call(lambda: (store.waiting(shown, limit + 1, after), store.counts()))
     more = len(items) > limit
     items = items[:limit]
-    counts = all_counts.get(shown.value, {})
-    size = sum(counts.get(s.value, 0) for s in WAITING_STATUSES)
     next_after = None
     if more:
         next_after = max((i.id for i in items if i.replay_of is None), default=after or 0)
     return {
-        "mode": sv.playback.active_queue.value, "queue": shown.value, "size": size,
-        "ready": counts.get("ready", 0), "items": [_queue_item(sv, i) for i in items], "next_after": next_after,
+        "mode": sv.playback.active_queue.value, "queue": shown.value, **queue_sizes(all_counts, shown),
+        "items": [_queue_item(sv, i) for i in items], "next_after": next_after,
     }
 
 
@@ -79,12 +71,9 @@ async def history_page(sv: StreamVoice, *, user: str, text: str, before: int | N
 def _history_entry(entry: history.HistoryEntry) -> dict[str, Any]:
     item = entry.item
     return {
-        "id": item.id, "queue": item.queue.value, "sent_by": item.sent_by, "text": item.text,
-        "spoken_text": item.spoken_text, "bits_amount": item.bits_amount, "status": item.status.value,
-        "outcome": entry.outcome, "reason": item.reason, "duration": item.duration_s,
+        **item_fields(item), "outcome": entry.outcome, "reason": item.reason,
         "received_at": _iso(item.received_at), "ended_at": _iso(entry.ended_at), "replay_of": item.replay_of,
-        "replayable": history.replay_refusal(item) is None, "source": item.kind.value,
-        "redemption_status": item.redemption_status, "redemption_error": item.redemption_error, "lang": item.lang,
+        "replayable": history.replay_refusal(item) is None, "lang": item.lang,
     }
 
 
@@ -92,9 +81,9 @@ async def replay(sv: StreamVoice, message_id: int) -> dict[str, Any]:
     """Queue a copy of a finished item at the front of its queue (synthesised again)."""
     result: history.ReplayResult = await sv.db.call(history.replay, sv.db.store, message_id)
     if not result.found:
-        raise DashboardError(404, f"message {message_id} not found")
+        raise NotFound(f"message {message_id} not found")
     if result.item is None:
-        raise DashboardError(409, result.refusal or "cannot replay")
+        raise Conflict(result.refusal or "cannot replay")
     item = result.item
     sv.worker.wake(item.queue)
     sv.playback.items_changed()
@@ -127,10 +116,10 @@ async def render_line(sv: StreamVoice, chat: IncomingChat) -> bytes:
     not stored."""
     preview: LinePreview = _preview(sv, chat)
     if not preview.spoken:
-        raise DashboardError(409, f"this line would not be spoken: {preview.reason}")
+        raise Conflict(f"this line would not be spoken: {preview.reason}")
     engine = sv.worker.engine
     if engine is None:
-        raise DashboardError(503, f"the speech engine is not ready ({sv.worker.state})")
+        raise Unavailable(f"the speech engine is not ready ({sv.worker.state})")
     voice = _voice_for(sv, chat, preview.lang)
     loop = asyncio.get_running_loop()
     try:
@@ -138,7 +127,7 @@ async def render_line(sv: StreamVoice, chat: IncomingChat) -> bytes:
             _PREVIEW_THREAD,
             lambda: _wav_bytes(engine.synthesize(preview.spoken_text, voice=voice, lang=preview.lang or None)))
     except Exception as exc:
-        raise DashboardError(503, f"synthesis failed: {type(exc).__name__}: {exc}") from exc
+        raise Unavailable(f"synthesis failed: {type(exc).__name__}: {exc}") from exc
 
 
 def _wav_bytes(audio: np.ndarray) -> bytes:

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from core.chat import DeleteReason, QueueName, Status
+from core.errors import Conflict, NotFound
 from core.logins import login_key
 from core.moderation import removal_refusal
 from service.database import AsyncStore
@@ -25,12 +26,12 @@ from storage.messages import RemovedAudio, StoredMessage
 log = logging.getLogger(__name__)
 
 
-class UnknownMessage(LookupError):
-    """No message with that id (HTTP 404)."""
+class UnknownMessage(NotFound):
+    """No message with that id."""
 
 
-class ModerationConflict(RuntimeError):
-    """The item is not in a state this action applies to (HTTP 409); the message says why."""
+class ModerationConflict(Conflict, RuntimeError):
+    """The item is not in a state this action applies to; the message says why."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 
 from core.captions import Captions
 from core.chat import WAITING_STATUSES, QueueName, Status
+from core.errors import Conflict
 from core.moderation import SKIP_REASON, hold_for, playable_at, stale_cutoff
 from core.playback_clock import unplayed_seconds
 from core.refunds import STOP_REASON
@@ -51,8 +52,8 @@ def captions_of(item: StoredMessage) -> dict[str, Any] | None:
     return None if item.word_timings is None else Captions.from_json(item.word_timings).to_dict()
 
 
-class PlaybackConflict(RuntimeError):
-    """PLAY cannot start now (queue empty, already playing); the message says why (HTTP 409)."""
+class PlaybackConflict(Conflict, RuntimeError):
+    """PLAY cannot start now (queue empty, already playing); the message says why."""
 
 
 @dataclass

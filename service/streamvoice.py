@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from core.chat import WAITING_STATUSES, IncomingChat, Origin, QueueName, Source, Status
+from core.errors import Conflict
 from core.language_rules import language_voice_specs, voice_for_language
 from core.logins import login_key
 from core.moderation import hold_view
@@ -36,6 +37,7 @@ from service.redemptions import ChannelPointsService
 from service.resilience import LoopHealth
 from service.signals import ServiceSignals
 from service.synthesis import SynthesisWorker, engine_config, remove_files
+from service.views import item_fields, queue_sizes
 from service.writer import GroupCommitWriter
 from storage.database import create_database
 from storage.errors import classify
@@ -60,8 +62,8 @@ class AcceptResult:
     origin: Origin | None = None
 
 
-class QueueMismatch(RuntimeError):
-    """Clear named a queue that is not the active one (HTTP 409); nothing was cleared."""
+class QueueMismatch(Conflict, RuntimeError):
+    """Clear named a queue that is not the active one; nothing was cleared."""
 
 
 class StreamVoice:
@@ -250,14 +252,8 @@ class StreamVoice:
     # --- views --------------------------------------------------------------------------------------
     def describe(self, item: StoredMessage) -> Event:
         ready = item.status in {Status.READY, Status.PLAYING} and item.audio_path is not None
-        return {
-            "id": item.id, "queue": item.queue.value, "sent_by": item.sent_by, "text": item.text,
-            "spoken_text": item.spoken_text, "bits_amount": item.bits_amount, "status": item.status.value,
-            "duration": item.duration_s, "audio_url": f"/audio/{item.id}.wav" if ready else None,
-            "voice": item.voice, "source": item.kind.value, "lang": item.lang or self.settings.current.lang_code,
-            "redemption_status": item.redemption_status, "redemption_error": item.redemption_error,
-            **self._hold_fields(item),
-        }
+        return {**item_fields(item), "audio_url": f"/audio/{item.id}.wav" if ready else None, "voice": item.voice,
+                "lang": item.lang or self.settings.current.lang_code, **self._hold_fields(item)}
 
     def _hold_fields(self, item: StoredMessage) -> Event:
         """Moderation fields of a queue item: held (with the time left), awaiting approval, Twitch message id."""
@@ -275,13 +271,7 @@ class StreamVoice:
         queue = self.playback.active_queue
         items = await self.db.call(self.db.store.waiting, queue, limit)
         counts = await self.db.call(self.db.store.counts)
-        return {"mode": queue.value, **self._sizes(counts, queue), "items": [self.describe(i) for i in items]}
-
-    @staticmethod
-    def _sizes(counts: dict[str, dict[str, int]], queue: QueueName) -> dict[str, int]:
-        per_status = counts.get(queue.value, {})
-        size = sum(per_status.get(s.value, 0) for s in WAITING_STATUSES)
-        return {"size": size, "ready": per_status.get(Status.READY.value, 0)}
+        return {"mode": queue.value, **queue_sizes(counts, queue), "items": [self.describe(i) for i in items]}
 
     @property
     def ingest_source(self) -> str:
@@ -297,7 +287,7 @@ class StreamVoice:
         return {
             "type": "state", "mode": queue.value, "autoplay": self.playback.autoplay,
             "autoplay_running": self.playback.autoplay_running,
-            "autoplay_cooldown": self.settings.current.autoplay_cooldown, **self._sizes(counts, queue),
+            "autoplay_cooldown": self.settings.current.autoplay_cooldown, **queue_sizes(counts, queue),
             "now_playing": self.describe(current.item) if current else None,
             "waiting_for_audio": bool(current and current.waiting_for_audio),
             "engine": self.worker.state, "ingest_source": self.ingest_source, "twitch": self.twitch_state,

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
-from aiohttp import hdrs, web
+from aiohttp import web
 
 from core.settings import Settings
 from service import log_hygiene
 from service.live_settings import LiveSettings
 from service.streamvoice import StreamVoice
 from tts.engine import EngineConfig, KokoroEngine
-from web import auth, controls, db_errors, limits, openai_speech, pages, routes, security, sse, ws
+from web import auth, controls, errors, limits, openai_speech, pages, routes, security, sse, ws
+from web.errors import error_response
 from web.keys import ENGINE_LOADER, SETTINGS, STREAMVOICE
 
 log = logging.getLogger(__name__)
@@ -25,41 +25,12 @@ MAX_BODY_BYTES = 64 * 1024
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def json_error(status: int, message: str, field: str | None = None) -> web.Response:
-    body: dict[str, object] = {"error": message}
-    if field:
-        body["field"] = field
-    return web.json_response(body, status=status)
-
-
-@web.middleware
-async def errors_as_json(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Every 4xx/5xx leaves as JSON ``{"error": ...}``, including aiohttp's own (404, 405, 413)."""
-    try:
-        return await handler(request)
-    except web.HTTPException as exc:
-        if exc.status < 400 or exc.content_type == "application/json":
-            raise
-        response = json_error(exc.status, exc.reason)
-        for name, value in exc.headers.items():  # Allow on a 405, Retry-After, CORS...
-            if name not in (hdrs.CONTENT_TYPE, hdrs.CONTENT_LENGTH):
-                response.headers.add(name, value)
-        return response
-    except (asyncio.CancelledError, ConnectionError):
-        raise
-    except Exception:  # a real server fault: still JSON, and logged once with its traceback
-        if hdrs.UPGRADE in request.headers:  # a WebSocket already switched protocols: no HTTP answer fits
-            raise
-        log.exception("unhandled error answering %s %r", request.method, request.path)
-        return json_error(500, "internal server error")
-
-
 @web.middleware
 async def token_auth(request: web.Request, handler: Handler) -> web.StreamResponse:
     """With ``api_token`` set, /api and /v1 need ``Authorization: Bearer <token>`` (or ``?token=`` for sockets)."""
     if request.path.startswith(security.API_PREFIXES) and not auth.accepted(
             request, request.app[SETTINGS].current.api_token):
-        return json_error(401, "missing or wrong API token")
+        return error_response(request, 401, "missing or wrong API token")
     return await handler(request)
 
 
@@ -88,10 +59,11 @@ def create_app(settings: Settings | LiveSettings, settings_path: Path | None = N
     """Build the application. ``extra_contexts`` run after the core service is up (e.g. the Twitch bot)."""
     live = settings if isinstance(settings, LiveSettings) else LiveSettings(settings, settings_path)
     log_hygiene.install_redaction()  # ?token= never reaches the access log, with or without the Twitch bot
-    # outermost first: OpenAI's error shape under /v1, JSON errors, database faults, foreign browsers
-    # (Host/Origin), token, JSON-only bodies, the body read under a deadline (web/security.py, web/limits.py)
-    middlewares = [openai_speech.openai_errors, errors_as_json, db_errors.database_errors, security.browser_guard,
-                   token_auth, security.json_bodies_only, limits.body_in_time]
+    # outermost first: foreign browsers (Host/Origin, CORS), every error as a JSON answer (web/errors.py: OpenAI's
+    # shape under /v1), token, JSON-only bodies, the body read under a deadline (web/security.py, web/limits.py).
+    # Errors are answered inside browser_guard, so an allowed origin's CORS headers are on error answers too.
+    middlewares = [security.browser_guard, errors.error_answers, token_auth, security.json_bodies_only,
+                   limits.body_in_time]
     app = web.Application(middlewares=middlewares, client_max_size=MAX_BODY_BYTES)
     app[SETTINGS] = live
     app[ENGINE_LOADER] = engine_loader

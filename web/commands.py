@@ -1,7 +1,7 @@
 """The App's commands, shared by the HTTP routes and the WebSocket so both behave identically.
 
-Each command takes the service and the decoded JSON body and returns ``(http_status, result)`` or raises
-``CommandError`` (a 4xx with a reason).
+Each command takes the service and the decoded JSON body and returns ``(http_status, result)`` or raises a
+refusal from ``core.errors`` (``web.errors`` says it in HTTP or in a WebSocket error frame).
 """
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from core.chat import Source, Status
+from core.errors import Conflict
 from core.logins import login_key
-from service.moderation import ModerationConflict, Removal, UnknownMessage
-from service.playback import PlaybackConflict
-from service.streamvoice import AcceptResult, QueueMismatch, StreamVoice
+from service.moderation import Removal
+from service.streamvoice import AcceptResult, StreamVoice
 from web.payloads import (
     PayloadError,
     parse_bits,
@@ -25,16 +25,10 @@ from web.payloads import (
     parse_mode,
     parse_optional_queue,
     parse_position,
+    refusal,
 )
 
 Result = tuple[int, dict[str, Any]]
-
-
-class CommandError(Exception):
-    def __init__(self, status: int, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.field = field
 
 
 def _accepted(result: AcceptResult) -> Result:
@@ -58,10 +52,7 @@ async def bits(sv: StreamVoice, body: Any, source: Source) -> Result:
 
 
 async def play(sv: StreamVoice, body: Any, source: Source) -> Result:
-    try:
-        item = await sv.playback.play()
-    except PlaybackConflict as exc:
-        raise CommandError(409, str(exc)) from None
+    item = await sv.playback.play()  # PlaybackConflict: a Conflict
     current = sv.playback.current
     playing = current.item if current and current.item.id == item.id else item
     return 200, {"playing": sv.describe(playing),
@@ -75,10 +66,7 @@ async def stop(sv: StreamVoice, body: Any, source: Source) -> Result:
 
 async def clear(sv: StreamVoice, body: Any, source: Source) -> Result:
     """Clear the active queue; an optional ``queue`` must name it (else 409, nothing cleared)."""
-    try:
-        return 200, {"cleared": await sv.clear(parse_optional_queue(body))}
-    except QueueMismatch as exc:
-        raise CommandError(409, str(exc)) from None
+    return 200, {"cleared": await sv.clear(parse_optional_queue(body))}  # QueueMismatch: a Conflict
 
 
 async def autoplay(sv: StreamVoice, body: Any, source: Source) -> Result:
@@ -96,7 +84,7 @@ async def mode(sv: StreamVoice, body: Any, source: Source) -> Result:
 async def finished(sv: StreamVoice, body: Any, source: Source) -> Result:
     message_id = parse_id(body.get("id") if isinstance(body, dict) else None)
     if not await sv.playback.player_finished(message_id):
-        raise CommandError(409, f"message {message_id} is not playing")
+        raise Conflict(f"message {message_id} is not playing")
     return 200, {"played": message_id}
 
 
@@ -105,7 +93,7 @@ async def progress(sv: StreamVoice, body: Any, source: Source) -> Result:
     message_id = parse_id(body.get("id") if isinstance(body, dict) else None)
     position = parse_position(body)
     if not await sv.playback.player_progress(message_id, position):
-        raise CommandError(409, f"message {message_id} is not playing")
+        raise Conflict(f"message {message_id} is not playing")
     return 200, {"id": message_id, "position": position}
 
 
@@ -173,12 +161,9 @@ COMMANDS: dict[str, Command] = {
 
 
 async def run(command: Command, sv: StreamVoice, body: Any, source: Source) -> Result:
-    """Run a command, turning bad input into ``CommandError(4xx)``."""
+    """Run a command; bad input is refused as ``payloads.refusal`` says (the service's own refusals,
+    ``UnknownMessage``, ``ModerationConflict``, ``PlaybackConflict``, ``QueueMismatch``, pass as they are)."""
     try:
         return await command(sv, body, source)
     except PayloadError as exc:
-        raise CommandError(422 if isinstance(body, dict) else 400, str(exc), exc.field) from None
-    except UnknownMessage as exc:
-        raise CommandError(404, str(exc)) from None
-    except ModerationConflict as exc:
-        raise CommandError(409, str(exc)) from None
+        raise refusal(exc, body) from None

@@ -22,7 +22,8 @@ from typing import Any
 from aiohttp import web
 
 from core.chat import Origin, Source
-from service.dashboard import DashboardError, replay
+from core.errors import Conflict, Forbidden, Invalid, NotFound
+from service.dashboard import replay
 from service.latest_audio import LatestAudio
 from storage.last_played import last_played_id
 from tts.wav import streaming_header
@@ -34,21 +35,14 @@ LATEST_AUDIO = web.AppKey("latest_audio", LatestAudio)
 NO_TOKEN = "set api_token to use GET controls"
 
 
-def _error(status: int, message: str, field: str | None = None) -> web.Response:
-    body: dict[str, Any] = {"error": message}
-    if field:
-        body["field"] = field
-    return web.json_response(body, status=status)
-
-
-def _token_set(request: web.Request) -> bool:
-    return bool(request.app[SETTINGS].current.api_token)
+def _require_token(request: web.Request) -> None:
+    if not request.app[SETTINGS].current.api_token:
+        raise Forbidden(NO_TOKEN)
 
 
 async def speak(request: web.Request) -> web.Response:
     """``GET /api/speak?text=&user=``."""
-    if not _token_set(request):
-        return _error(403, NO_TOKEN)
+    _require_token(request)
     sv = request.app[STREAMVOICE]
     body = {key: request.query[key] for key in ("text", "message_id") if key in request.query}
     body["sent_by"] = request.query.get("user", "")
@@ -56,7 +50,7 @@ async def speak(request: web.Request) -> web.Response:
         chat = parse_message(body, Source.APP_HTTP, sv.settings.current.max_input_chars)
     except PayloadError as exc:
         field = "user" if exc.field == "sent_by" else exc.field
-        return _error(422, str(exc).replace("'sent_by'", "'user'"), field)
+        raise Invalid(str(exc).replace("'sent_by'", "'user'"), field) from None
     status, result = commands._accepted(await sv.accept(dataclasses.replace(chat, origin=Origin.API)))
     return web.json_response(result, status=status)
 
@@ -64,11 +58,8 @@ async def speak(request: web.Request) -> web.Response:
 async def _replay_last(sv: Any, body: Any, source: Source) -> commands.Result:
     message_id = await sv.db.call(last_played_id, sv.db.store)
     if message_id is None:
-        raise commands.CommandError(409, "nothing has been played yet")
-    try:
-        return 202, await replay(sv, message_id)
-    except DashboardError as exc:
-        raise commands.CommandError(exc.status, str(exc)) from None
+        raise Conflict("nothing has been played yet")
+    return 202, await replay(sv, message_id)
 
 
 CONTROLS: dict[str, commands.Command] = {
@@ -82,13 +73,9 @@ async def control(request: web.Request) -> web.Response:
     name = request.match_info["name"]
     command = CONTROLS.get(name)
     if command is None:
-        return _error(404, f"unknown control {name!r} (known: {', '.join(CONTROLS)})")
-    if not _token_set(request):
-        return _error(403, NO_TOKEN)
-    try:
-        status, result = await commands.run(command, request.app[STREAMVOICE], {}, Source.APP_HTTP)
-    except commands.CommandError as exc:
-        return _error(exc.status, str(exc), exc.field)
+        raise NotFound(f"unknown control {name!r} (known: {', '.join(CONTROLS)})")
+    _require_token(request)
+    status, result = await commands.run(command, request.app[STREAMVOICE], {}, Source.APP_HTTP)
     return web.json_response(result, status=status)
 
 
@@ -113,7 +100,7 @@ async def latest_wav(request: web.Request) -> web.StreamResponse:
             return response
     latest = request.app[LATEST_AUDIO].latest
     if latest is None:
-        raise web.HTTPNotFound(reason="nothing has played yet")
+        raise NotFound("nothing has played yet")
     message_id, data = latest
     return web.Response(body=data, headers={**headers, "X-Item-Id": str(message_id)})
 

@@ -1,6 +1,7 @@
 """HTTP routes the dashboard needs beyond the App's: queue pages, history, replay, try a line.
 
-Thin handlers: parse, call ``service.dashboard``, encode. Same auth, same JSON errors as every ``/api`` route.
+Thin handlers: parse, call ``service.dashboard``, encode. Same auth, same JSON errors (``web.errors``) as every
+``/api`` route.
 """
 
 from __future__ import annotations
@@ -11,11 +12,11 @@ from typing import Any
 from aiohttp import web
 
 from core.chat import IncomingChat, QueueName, Source
-from service.dashboard import DashboardError, history_page, queue_page, render_line, replay, try_line
-from web.commands import CommandError
-from web.json_body import BodyError, read_json
+from core.errors import NotFound
+from service.dashboard import history_page, queue_page, render_line, replay, try_line
+from web.json_body import read_json
 from web.keys import STREAMVOICE
-from web.payloads import PayloadError, parse_bits, parse_message
+from web.payloads import MAX_ID, PayloadError, ascii_id, parse_bits, parse_message, refusal, whole_number
 
 #: Largest page a client may ask for (queue and history).
 MAX_PAGE = 500
@@ -24,20 +25,14 @@ DEFAULT_HISTORY_PAGE = 50
 MAX_FILTER_CHARS = 200
 
 
-def _error(status: int, message: str, field: str | None = None) -> web.Response:
-    body: dict[str, Any] = {"error": message}
-    if field:
-        body["field"] = field
-    return web.json_response(body, status=status)
-
-
 def _int_param(query: Mapping[str, str], name: str, default: int | None, low: int, high: int) -> int | None:
     raw = query.get(name)
     if raw is None or raw == "":
         return default
-    if not (raw.isascii() and raw.isdigit() and len(raw) <= 19) or not low <= int(raw) <= high:
+    value = whole_number(raw)
+    if value is None or not low <= value <= high:
         raise PayloadError(f"'{name}' must be a whole number from {low} to {high}", name)
-    return int(raw)
+    return value
 
 
 def _text_param(query: Mapping[str, str], name: str) -> str:
@@ -53,14 +48,11 @@ async def queue(request: web.Request) -> web.Response:
     sv = request.app[STREAMVOICE]
     if not {"queue", "limit", "after"} & set(query):
         return web.json_response(await sv.queue_view())
-    try:
-        raw_queue = query.get("queue") or None
-        if raw_queue is not None and raw_queue not in {q.value for q in QueueName}:
-            raise PayloadError("'queue' must be \"mentions\" or \"bits\"", "queue")
-        limit = _int_param(query, "limit", DEFAULT_QUEUE_PAGE, 1, MAX_PAGE)
-        after = _int_param(query, "after", None, 0, 2**63 - 1)
-    except PayloadError as exc:
-        return _error(422, str(exc), exc.field)
+    raw_queue = query.get("queue") or None
+    if raw_queue is not None and raw_queue not in {q.value for q in QueueName}:
+        raise PayloadError("'queue' must be \"mentions\" or \"bits\"", "queue")
+    limit = _int_param(query, "limit", DEFAULT_QUEUE_PAGE, 1, MAX_PAGE)
+    after = _int_param(query, "after", None, 0, MAX_ID)
     assert limit is not None
     shown = QueueName(raw_queue) if raw_queue else None
     return web.json_response(await queue_page(sv, shown, after, limit))
@@ -69,22 +61,12 @@ async def queue(request: web.Request) -> web.Response:
 async def history(request: web.Request) -> web.Response:
     """``GET /api/history?user=&q=&before=&limit=``: finished items, newest first (keyset pages)."""
     query = request.query
-    try:
-        limit = _int_param(query, "limit", DEFAULT_HISTORY_PAGE, 1, MAX_PAGE)
-        before = _int_param(query, "before", None, 1, 2**63 - 1)
-        user, text = _text_param(query, "user"), _text_param(query, "q")
-    except PayloadError as exc:
-        return _error(422, str(exc), exc.field)
+    limit = _int_param(query, "limit", DEFAULT_HISTORY_PAGE, 1, MAX_PAGE)
+    before = _int_param(query, "before", None, 1, MAX_ID)
+    user, text = _text_param(query, "user"), _text_param(query, "q")
     assert limit is not None
     return web.json_response(await history_page(request.app[STREAMVOICE], user=user, text=text, before=before,
                                                  limit=limit))
-
-
-async def _json_body(request: web.Request) -> Any:
-    try:
-        return await read_json(request)
-    except BodyError as exc:
-        raise CommandError(exc.status, str(exc)) from None
 
 
 #: ``source`` of a tried line: how it would arrive. ``chat``: a chat line (the App's or the bot's; the trigger
@@ -104,7 +86,7 @@ def _try_source(body: Any) -> str:
 
 
 async def _chat_from_body(request: web.Request) -> IncomingChat:
-    body = await _json_body(request)
+    body = await read_json(request)
     max_chars = request.app[STREAMVOICE].settings.current.max_input_chars
     try:
         _try_source(body)
@@ -112,39 +94,28 @@ async def _chat_from_body(request: web.Request) -> IncomingChat:
             return parse_bits(body, Source.APP_HTTP, max_chars)
         return parse_message(body, Source.APP_HTTP, max_chars)
     except PayloadError as exc:
-        raise CommandError(422 if isinstance(body, dict) else 400, str(exc), exc.field) from None
+        raise refusal(exc, body) from None
 
 
 async def try_a_line(request: web.Request) -> web.Response:
     """``POST /api/try``: what would be spoken for this chatter and text (nothing stored)."""
-    try:
-        chat = await _chat_from_body(request)
-    except CommandError as exc:
-        return _error(exc.status, str(exc), exc.field)
+    chat = await _chat_from_body(request)
     return web.json_response(try_line(request.app[STREAMVOICE], chat))
 
 
 async def try_audio(request: web.Request) -> web.Response:
     """``POST /api/try/audio``: the WAV of that line (synthesised now; not queued, not stored)."""
-    try:
-        chat = await _chat_from_body(request)
-        wav = await render_line(request.app[STREAMVOICE], chat)
-    except CommandError as exc:
-        return _error(exc.status, str(exc), exc.field)
-    except DashboardError as exc:
-        return _error(exc.status, str(exc))
+    chat = await _chat_from_body(request)
+    wav = await render_line(request.app[STREAMVOICE], chat)
     return web.Response(body=wav, content_type="audio/wav", headers={"Cache-Control": "no-store"})
 
 
 async def replay_message(request: web.Request) -> web.Response:
     """``POST /api/messages/{id}/replay``: queue a finished item again, at the front of its queue."""
-    raw = request.match_info["id"]
-    if not (raw.isascii() and raw.isdigit() and 0 < len(raw) <= 18):
-        return _error(404, "message not found")
-    try:
-        return web.json_response(await replay(request.app[STREAMVOICE], int(raw)), status=202)
-    except DashboardError as exc:
-        return _error(exc.status, str(exc))
+    message_id = ascii_id(request.match_info["id"])
+    if message_id is None:
+        raise NotFound("message not found")
+    return web.json_response(await replay(request.app[STREAMVOICE], message_id), status=202)
 
 
 def setup(app: web.Application) -> None:

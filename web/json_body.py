@@ -2,7 +2,8 @@
 
 ``json.loads`` raises ``RecursionError`` on deep nesting, ``ValueError`` on a number over Python's int digit
 limit, and accepts ``NaN``/``Infinity``; ``request.json()`` raises ``LookupError`` for an unknown charset.
-Every one of those is the client's fault and becomes ``BodyError`` (a 400 or 415 with a reason).
+Every one of those is the client's fault and becomes ``BodyError`` (``Malformed``, or ``UnsupportedEncoding``
+for an unknown charset), with a reason.
 """
 
 from __future__ import annotations
@@ -13,14 +14,18 @@ from typing import Any
 
 from aiohttp import web
 
+from core.errors import Malformed, UnsupportedEncoding
+
 #: Deeper than any payload of ours; checked before parsing, so the parser never recurses that far.
 MAX_NESTING = 64
 
 
-class BodyError(ValueError):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
+class BodyError(Malformed):
+    """The body is not plain, reasonably shaped JSON."""
+
+
+class UnknownCharset(BodyError, UnsupportedEncoding):
+    """The body names a charset this server does not know."""
 
 
 def _refuse_constant(name: str) -> Any:
@@ -50,16 +55,16 @@ def _nesting(text: str) -> int:
 
 
 def parse_json(text: str) -> Any:
-    """Parse client JSON; ``BodyError(400)`` for anything that is not plain, reasonably shaped JSON."""
+    """Parse client JSON; ``BodyError`` for anything that is not plain, reasonably shaped JSON."""
     if text.count("[") + text.count("{") > MAX_NESTING and _nesting(text) > MAX_NESTING:
-        raise BodyError(400, f"the JSON is nested deeper than {MAX_NESTING} levels")
+        raise BodyError(f"the JSON is nested deeper than {MAX_NESTING} levels")
     try:
         return json.loads(text, parse_constant=_refuse_constant)
     except RecursionError:
-        raise BodyError(400, "the JSON is nested too deeply") from None
+        raise BodyError("the JSON is nested too deeply") from None
     except ValueError as exc:  # JSONDecodeError, a number over the digit limit, NaN/Infinity
         reason = "a number is too long" if "digits" in str(exc) else "the body is not valid JSON"
-        raise BodyError(400, reason) from None
+        raise BodyError(reason) from None
 
 
 async def read_json(request: web.Request) -> Any:
@@ -71,9 +76,9 @@ async def read_json(request: web.Request) -> Any:
     try:
         codecs.lookup(charset)
     except LookupError:
-        raise BodyError(415, f"unknown charset {charset!r} (send UTF-8)") from None
+        raise UnknownCharset(f"unknown charset {charset!r} (send UTF-8)") from None
     try:
         text = raw.decode(charset)
     except UnicodeDecodeError:
-        raise BodyError(400, f"the body is not valid {charset}") from None
+        raise BodyError(f"the body is not valid {charset}") from None
     return parse_json(text)

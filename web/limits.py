@@ -20,6 +20,8 @@ from typing import IO, Any
 from aiohttp import web
 from aiohttp.abc import AbstractStreamWriter
 
+from web.errors import error_response
+
 log = logging.getLogger(__name__)
 
 #: Seconds for a whole body (at most 64 KiB) to arrive.
@@ -82,8 +84,7 @@ async def body_in_time(request: web.Request, handler: Handler) -> web.StreamResp
         try:
             await asyncio.wait_for(request.read(), BODY_TIMEOUT)  # 413 above client_max_size
         except TimeoutError:
-            response = web.json_response({"error": f"the body did not arrive within {BODY_TIMEOUT:g} s"},
-                                         status=408)
+            response = error_response(request, 408, f"the body did not arrive within {BODY_TIMEOUT:g} s")
             response.force_close()
             return response
     return await handler(request)

@@ -7,14 +7,14 @@ official OpenAI SDK call with only ``base_url`` and ``api_key`` changed.
   rendered; ``"stream": false`` answers one whole file with exact headers.
 - ``GET /v1/models`` and ``GET /v1/audio/voices``: the shapes OpenAI clients and Open WebUI read.
 - Every error under ``/v1`` has OpenAI's shape ``{"error": {"message", "type", "param", "code"}}``
-  (``openai_errors`` reshapes the answers of the shared middlewares too: token, Host/Origin, body limits).
+  (``web.errors.error_response`` picks it by the path, for the shared middlewares' answers too: token,
+  Host/Origin, body limits).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import threading
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import numpy as np
-from aiohttp import hdrs, web
+from aiohttp import web
 
 from core.openai_voices import (
     FORMATS,
@@ -37,7 +37,8 @@ from core.openai_voices import (
 from service.speech_api import SpeechApi, SpeechBusy, SpeechUnavailable, VoiceUnavailable
 from tts.audio_formats import StreamEncoder, encode
 from tts.engine import RenderCancelled
-from web.json_body import BodyError, read_json
+from web.errors import openai_error
+from web.json_body import read_json
 from web.keys import STREAMVOICE
 
 log = logging.getLogger(__name__)
@@ -49,44 +50,6 @@ T = TypeVar("T")
 MODELS_CREATED = 1_700_000_000
 #: How often a waiting or rendering request looks whether its client is still there.
 DISCONNECT_POLL_S = 0.1
-
-
-# --- errors ---------------------------------------------------------------------------------------------------
-_TYPES = {401: ("invalid_request_error", "invalid_api_key"), 403: ("permission_error", None),
-          404: ("invalid_request_error", "not_found"), 429: ("rate_limit_error", "rate_limit_exceeded")}
-
-
-def openai_error(status: int, message: str, param: str | None = None, code: str | None = None,
-                 headers: dict[str, str] | None = None) -> web.Response:
-    kind, default_code = _TYPES.get(status, ("server_error" if status >= 500 else "invalid_request_error", None))
-    body = {"error": {"message": message, "type": kind, "param": param, "code": code or default_code}}
-    return web.json_response(body, status=status, headers=headers)
-
-
-@web.middleware
-async def openai_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Under ``/v1`` every error answer, whoever made it, leaves in OpenAI's shape (headers kept)."""
-    if not request.path.startswith("/v1"):
-        return await handler(request)
-    try:
-        response = await handler(request)
-    except web.HTTPException as exc:
-        if exc.status < 400:
-            raise
-        extra = {k: v for k, v in exc.headers.items() if k not in (hdrs.CONTENT_TYPE, hdrs.CONTENT_LENGTH)}
-        return openai_error(exc.status, exc.reason, headers=extra)
-    if response.status < 400 or response.prepared or not isinstance(response, web.Response):
-        return response
-    try:
-        body = json.loads(response.body) if isinstance(response.body, bytes) else None
-    except ValueError:
-        body = None
-    if isinstance(body, dict) and isinstance(body.get("error"), dict):
-        return response  # already OpenAI's shape
-    message = body.get("error") if isinstance(body, dict) and isinstance(body.get("error"), str) else response.reason
-    param = body.get("field") if isinstance(body, dict) else None
-    extra = {k: v for k, v in response.headers.items() if k not in (hdrs.CONTENT_TYPE, hdrs.CONTENT_LENGTH)}
-    return openai_error(response.status, str(message), param if isinstance(param, str) else None, headers=extra)
 
 
 # --- client presence ------------------------------------------------------------------------------------------
@@ -119,10 +82,7 @@ async def speech(request: web.Request) -> web.StreamResponse:
     """``POST /v1/audio/speech``."""
     sv = request.app[STREAMVOICE]
     api = request.app[SPEECH_API]
-    try:
-        body = await read_json(request)
-    except BodyError as exc:
-        return openai_error(exc.status, str(exc))
+    body = await read_json(request)  # BodyError: answered by web.errors, in OpenAI's shape under /v1
     try:
         speech_request = parse_speech_request(body, sv.settings.current.voices)
         await api.check_voice(speech_request.voice)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from core.errors import NotFound
 from web import dashboard_api, limits
 
 STATIC_DIR = Path(str(resources.files("web").joinpath("static")))
@@ -54,7 +55,7 @@ def setup(app: web.Application) -> None:
     async def static(request: web.Request) -> web.FileResponse:
         path = files.get(request.match_info["name"])
         if path is None:
-            raise web.HTTPNotFound(reason="no such file")
+            raise NotFound("no such file")
         return _file(path)
 
     app.router.add_get("/", dashboard)

@@ -14,6 +14,7 @@ from typing import Annotated, Any, ClassVar, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from core.chat import IncomingChat, QueueName, Source
+from core.errors import Invalid, Malformed
 
 MAX_SENT_BY_CHARS = 64
 MAX_BITS = 1_000_000_000
@@ -28,10 +29,14 @@ MAX_MESSAGE_ID_CHARS = 64
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-class PayloadError(ValueError):
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.field = field
+class PayloadError(Invalid):
+    """A payload breaks a rule; ``field`` names the key at fault."""
+
+
+def refusal(exc: PayloadError, body: Any) -> Invalid:
+    """A payload problem as the request's refusal: a body that is not a JSON object at all is ``Malformed``,
+    any other problem stays ``Invalid``."""
+    return exc if isinstance(body, dict) else Malformed(str(exc), exc.field)
 
 
 def _object(body: Any) -> dict[str, Any]:
@@ -226,12 +231,19 @@ def parse_optional_queue(body: Any) -> QueueName | None:
 MAX_ID = 2**63 - 1
 
 
-def ascii_id(raw: str) -> int | None:
-    """A positive id from ASCII digits only (``str.isdigit`` also accepts ``²`` and ``١``), or None."""
-    if not (0 < len(raw) <= 19 and raw.isascii() and raw.isdigit()):
+def whole_number(raw: str) -> int | None:
+    """A whole number 0 .. ``MAX_ID`` from ASCII digits only (``str.isdigit`` also accepts ``²`` and ``١``), or
+    None. The one parser of ids and cursors in paths and query strings."""
+    if not (0 < len(raw) <= len(str(MAX_ID)) and raw.isascii() and raw.isdigit()):
         return None
     value = int(raw)
-    return value if 0 < value <= MAX_ID else None
+    return value if value <= MAX_ID else None
+
+
+def ascii_id(raw: str) -> int | None:
+    """A positive id (``whole_number`` above 0), or None."""
+    value = whole_number(raw)
+    return value if value else None
 
 
 def parse_id(value: Any) -> int:

@@ -9,20 +9,14 @@ from typing import Any
 from aiohttp import web
 
 from core.chat import Source, Status
+from core.errors import NotFound
 from tts.wav import streaming_header
 from web import captions, commands, dashboard_api, limits, pages
-from web.json_body import BodyError, read_json
+from web.json_body import read_json
 from web.keys import STREAMVOICE
 from web.payloads import ascii_id
 
 log = logging.getLogger(__name__)
-
-
-async def _body(request: web.Request) -> Any:
-    try:
-        return await read_json(request)
-    except BodyError as exc:
-        raise commands.CommandError(exc.status, str(exc)) from None
 
 
 def _command_handler(command: commands.Command, *, reads_body: bool = True,
@@ -31,16 +25,10 @@ def _command_handler(command: commands.Command, *, reads_body: bool = True,
         sv = request.app[STREAMVOICE]
         if request.headers.get(pages.CLIENT_HEADER) not in pages.PAGE_CLIENTS:  # our pages are not the App
             sv.presence.http_seen()
-        try:
-            body = await _body(request) if reads_body else {}
-            if id_from_path:
-                body = {"id": request.match_info["id"]}
-            status, result = await commands.run(command, sv, body, Source.APP_HTTP)
-        except commands.CommandError as exc:
-            payload: dict[str, Any] = {"error": str(exc)}
-            if exc.field:
-                payload["field"] = exc.field
-            return web.json_response(payload, status=exc.status)
+        body = await read_json(request) if reads_body else {}
+        if id_from_path:
+            body = {"id": request.match_info["id"]}
+        status, result = await commands.run(command, sv, body, Source.APP_HTTP)  # refusals: web.errors
         return web.json_response(result, status=status)
 
     return handler
@@ -61,16 +49,16 @@ async def audio(request: web.Request) -> web.StreamResponse:
     sv = request.app[STREAMVOICE]
     message_id = ascii_id(request.match_info["id"])
     if message_id is None:
-        raise web.HTTPNotFound(reason="no such audio")
+        raise NotFound("no such audio")
     item = await sv.db.call(sv.db.store.get, message_id)
     if item is None or item.is_deleted or item.status not in {Status.READY, Status.PLAYING, Status.SYNTHESIZING}:
-        raise web.HTTPNotFound(reason="no such audio")
+        raise NotFound("no such audio")
     headers = {"Content-Type": "audio/wav", "Cache-Control": "no-store"}
     if item.audio_path is not None:
         return limits.ProgressFileResponse(item.audio_path, headers=headers)
     stream = sv.live_audio.get(message_id)
     if stream is None or not stream.has_audio:
-        raise web.HTTPNotFound(reason="no such audio")
+        raise NotFound("no such audio")
     response = web.StreamResponse(headers={**headers, "X-Streaming": "1"})
     await response.prepare(request)
     if request.method == "HEAD":

@@ -29,6 +29,7 @@ from aiohttp import hdrs, web
 from yarl import URL
 
 from core.exposure import WILDCARD_BINDS
+from web.errors import error_response
 from web.keys import SETTINGS
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -38,10 +39,6 @@ _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 API_PREFIXES = ("/api", "/v1")
 _CORS_METHODS = "GET, HEAD, POST, PUT, DELETE, OPTIONS"
 _CORS_HEADERS = "Authorization, Content-Type"
-
-
-def _error(status: int, message: str) -> web.Response:
-    return web.json_response({"error": message}, status=status)
 
 
 def host_name(host: str) -> str:
@@ -100,18 +97,20 @@ async def browser_guard(request: web.Request, handler: Handler) -> web.StreamRes
     if hdrs.HOST in request.headers:
         name = host_name(request.headers[hdrs.HOST])
         if not host_allowed(name, settings.host, tuple(settings.allowed_hosts)):
-            return _error(421, f"this server does not answer for host {name!r} (add it to allowed_hosts)")
+            return error_response(request, 421,
+                                  f"this server does not answer for host {name!r} (add it to allowed_hosts)")
     origin = request.headers.get(hdrs.ORIGIN)
     cors_origin: str | None = None
     if origin is not None:
         if _normalise_origin(origin) in {_normalise_origin(o) for o in settings.allowed_origins}:
             cors_origin = origin
         elif not own_origin(request, origin):
-            return _error(403, f"cross-origin request refused: origin {origin!r} is not this server's own "
-                               "(add it to allowed_origins)")
+            return error_response(request, 403, f"cross-origin request refused: origin {origin!r} is not this "
+                                                "server's own (add it to allowed_origins)")
     elif request.headers.get("Sec-Fetch-Site") == "cross-site" and (
             request.method not in _SAFE_METHODS or request.path.startswith(API_PREFIXES)):
-        return _error(403, "cross-site request refused (Sec-Fetch-Site: cross-site without an allowed origin)")
+        return error_response(request, 403,
+                              "cross-site request refused (Sec-Fetch-Site: cross-site without an allowed origin)")
     if cors_origin is None:
         return await handler(request)
     cors = {"Access-Control-Allow-Origin": cors_origin, "Vary": "Origin"}
@@ -135,13 +134,13 @@ async def json_bodies_only(request: web.Request, handler: Handler) -> web.Stream
     if request.path.startswith(API_PREFIXES) and request.method not in _SAFE_METHODS and request.body_exists:
         limit = request.client_max_size
         if request.content_length is not None and request.content_length > limit:
-            return _error(413, f"the body is larger than {limit} bytes")
+            return error_response(request, 413, f"the body is larger than {limit} bytes")
         if request.content_type != "application/json":
-            return _error(415, "the body must be JSON with 'Content-Type: application/json'")
+            return error_response(request, 415, "the body must be JSON with 'Content-Type: application/json'")
         charset = request.charset
         if charset is not None:
             try:
                 codecs.lookup(charset)
             except LookupError:
-                return _error(415, f"unknown charset {charset!r} (send UTF-8)")
+                return error_response(request, 415, f"unknown charset {charset!r} (send UTF-8)")
     return await handler(request)

@@ -12,7 +12,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 from core.chat import Source
 from core.settings import Settings
 from web import auth, commands, pages
-from web.db_errors import database_error_reply
+from web.errors import INTERNAL_ERROR, ErrorAnswer, answer_for, error_body
 from web.json_body import BodyError, parse_json
 from web.keys import SETTINGS, STREAMVOICE
 
@@ -103,7 +103,7 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
                 await replies.put(reply)
             elif frame.type is WSMsgType.BINARY:
                 await replies.join()
-                await _send(socket, request, {"type": "error", "error": "binary frames are not supported"})
+                await _send(socket, request, {"type": "error", **error_body("binary frames are not supported")})
             elif frame.type is WSMsgType.ERROR:
                 break
     except (ConnectionError, RuntimeError) as exc:  # the client went away mid-send; aiohttp says so either way
@@ -142,7 +142,7 @@ async def _send_replies(socket: web.WebSocketResponse,
                 reply = await pending
             except Exception:
                 log.exception("a WebSocket command failed")
-                reply = {"type": "error", "status": 500, "error": "internal server error"}
+                reply = {"type": "error", "status": 500, **error_body(INTERNAL_ERROR)}
             if not socket.closed:
                 await _send(socket, request, reply)
         except Exception as exc:  # the socket went away mid-send: the reader loop ends on its own
@@ -179,25 +179,20 @@ def _decode(data: str) -> dict[str, Any] | str:
 async def _handle(sv: Any, frame: dict[str, Any] | str) -> dict[str, Any]:
     """One decoded client frame -> its ``ack`` or ``error`` reply (carrying the client's ``ref``)."""
     if isinstance(frame, str):
-        return {"type": "error", "error": frame}
+        return {"type": "error", **error_body(frame)}
     ref = frame.get("ref")
     kind = frame.get("type")
     reply: dict[str, Any] = {"ref": ref} if ref is not None else {}
     command = commands.COMMANDS.get(kind) if isinstance(kind, str) else None
     if command is None:
         known = ", ".join(sorted(commands.COMMANDS))
-        return {"type": "error", **reply, "error": f"unknown frame type {kind!r} (known: {known})"}
+        return {"type": "error", **reply, **error_body(f"unknown frame type {kind!r} (known: {known})")}
     try:
         status, result = await commands.run(command, sv, frame, Source.APP_WS)
-    except commands.CommandError as exc:
-        error = {"type": "error", **reply, "command": kind, "status": exc.status, "error": str(exc)}
-        if exc.field:
-            error["field"] = exc.field
-        return error
-    except Exception as exc:  # a locked or full database: the same 503/507 as over HTTP, the socket stays
-        failure = database_error_reply(exc)
-        if failure is None:  # any other server fault answers this frame; the socket and later frames go on
+    except Exception as exc:  # a refusal or a database fault: the same status and body as over HTTP
+        answer = answer_for(exc)
+        if answer is None:  # any other server fault answers this frame; the socket and later frames go on
             log.exception("WebSocket command %r failed", kind)
-            failure = {"status": 500, "error": "internal server error"}
-        return {"type": "error", **reply, "command": kind, **failure}
+            answer = ErrorAnswer(500, error_body(INTERNAL_ERROR))
+        return {"type": "error", **reply, "command": kind, "status": answer.status, **answer.body}
     return {"type": "ack", **reply, "command": kind, "status": status, "result": result}
