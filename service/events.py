@@ -42,6 +42,9 @@ class EventHub:
         self._interval = state_interval
         self._max_backlog = max_backlog
         self._subscribers: set[asyncio.Queue[Event | None]] = set()
+        #: In-process listeners (``GET /audio/latest.wav`` keeps the newest WAV): every published event, called
+        #: on the event loop; not players, so they neither count as subscribers nor make state snapshots.
+        self._listeners: list[Callable[[Event], None]] = []
         self._dirty = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -69,7 +72,19 @@ class EventHub:
     def subscriber_count(self) -> int:
         return len(self._subscribers)
 
+    def add_listener(self, listener: Callable[[Event], None]) -> None:
+        self._listeners.append(listener)
+
+    def remove_listener(self, listener: Callable[[Event], None]) -> None:
+        with contextlib.suppress(ValueError):
+            self._listeners.remove(listener)
+
     def publish(self, event: Event) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener(event)
+            except Exception:  # a listener's fault never stops the players' events
+                log.exception("an event listener failed")
         for queue in list(self._subscribers):
             if queue.qsize() >= self._max_backlog:
                 log.warning("dropping a player that stopped reading events")

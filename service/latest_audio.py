@@ -30,31 +30,22 @@ class LatestAudio:
         self._audio_dir = audio_dir
         #: (item id, the WAV bytes) of the newest item whose audio is whole; None before the first play.
         self.latest: tuple[int, bytes] | None = None
-        self._task: asyncio.Task[None] | None = None
         self._gathering: set[asyncio.Task[None]] = set()
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._follow(), name="latest-audio")
+        self._events.add_listener(self._on_event)
 
     async def stop(self) -> None:
-        for task in [self._task, *self._gathering]:
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+        self._events.remove_listener(self._on_event)
+        for task in list(self._gathering):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
-    async def _follow(self) -> None:
-        """Every ``play``, for good: should the hub ever drop this subscriber (a backlog it thinks too long), it
-        subscribes again; the task ends only when ``stop`` cancels it."""
-        while True:
-            queue = self._events.subscribe()
-            try:
-                while (event := await queue.get()) is not None:
-                    if event.get("type") == "play" and isinstance(event.get("id"), int):
-                        self._remember(event)
-            finally:
-                self._events.unsubscribe(queue)
-            await asyncio.sleep(0.1)
+    def _on_event(self, event: dict[str, Any]) -> None:
+        """Every ``play``: keep its audio (a listener of the hub, not a player: it never misses a frame)."""
+        if event.get("type") == "play" and isinstance(event.get("id"), int):
+            self._remember(event)
 
     def _remember(self, event: dict[str, Any]) -> None:
         message_id: int = event["id"]
