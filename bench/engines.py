@@ -44,6 +44,13 @@ from bench.common import REPO_ROOT, load_texts, median
 ASR_TOOL = REPO_ROOT.parent / "shared" / "tools" / "asr_check" / "asr_wer.py"
 VOICE = "jared50_lex30_martha20"
 LONG_LINES = 3
+
+
+def precisions() -> tuple[str, ...]:
+    """bf16 only where the CPU has it natively: elsewhere oneDNN has no bf16 LSTM and the engine renders fp32."""
+    from tts.engine import cpu_has_native_bf16
+
+    return ("fp32", "bf16") if cpu_has_native_bf16() else ("fp32",)
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
 
@@ -99,11 +106,13 @@ def measure(weights: Path, peer: Path | None, lines: int, out_dir: Path, asr_pyt
                                              "speed": np.array([1.0], dtype=np.float32)})[0].reshape(-1))
         return np.concatenate(pieces)
 
-    paths: dict[str, Any] = {"StreamVoice fp32": streamvoice("fp32"), "StreamVoice bf16": streamvoice("bf16"),
-                             "bare kokoro": bare.synthesize}
+    paths: dict[str, Any] = {f"StreamVoice {p}": streamvoice(p) for p in precisions()}
+    paths["bare kokoro"] = bare.synthesize
+    if "bf16" not in precisions():
+        print("bf16 paths skipped: this CPU has no native bf16", file=sys.stderr)
     if engine.use_fused_vocoder("on"):
-        paths["StreamVoice fp32+fused"] = streamvoice("fp32", fused=True)
-        paths["StreamVoice bf16+fused"] = streamvoice("bf16", fused=True)
+        for p in precisions():
+            paths[f"StreamVoice {p}+fused"] = streamvoice(p, fused=True)
     else:
         print(f"fused vocoder skipped: {fused_vocoder.unavailable_reason()}", file=sys.stderr)
     if session is not None:
@@ -145,7 +154,7 @@ def measure(weights: Path, peer: Path | None, lines: int, out_dir: Path, asr_pyt
 def _first_audio(engine: Any, texts: list[str]) -> dict[str, Any]:
     """Per 300-char line: time to its first chunk's audio vs the first sentence alone, and the whole line."""
     out: list[dict[str, Any]] = []
-    for precision in ("fp32", "bf16"):
+    for precision in precisions():
         engine.precision = precision
         for text in texts:
             t0 = time.perf_counter()
@@ -162,7 +171,7 @@ def _first_audio(engine: Any, texts: list[str]) -> dict[str, Any]:
                         "ratio": marks[0] / sentence_s, "ratio_whole": whole_s / sentence_s})
     engine.precision = "fp32"
     return {"lines": out, "median_ratio": {p: median([x["ratio"] for x in out if x["precision"] == p])
-                                            for p in ("fp32", "bf16")}}
+                                            for p in precisions()}}
 
 
 def _peer_session(path: Path) -> Any:
@@ -200,7 +209,7 @@ def table(result: dict[str, Any]) -> str:
     if peer is None:
         lines.append("int8 ONNX peer: skipped (no --peer file or onnxruntime; it is bench-only, see bench/README.md)")
     long = result["long_lines"]
-    for precision in ("fp32", "bf16"):
+    for precision in long["median_ratio"]:
         rows = [x for x in long["lines"] if x["precision"] == precision]
         lines.append(f"long lines ({precision}, ~{rows[0]['chars']} chars, {rows[0]['chunks']} chunk(s)): first "
                      f"chunk after {median([x['first_chunk_s'] for x in rows]):.2f} s (whole line "
