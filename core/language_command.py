@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from core.chat import IncomingChat
 from core.language import ISO_CODES, KOKORO_LANGUAGES
+from core.logins import login_key
 from core.settings import Settings
-from core.viewer_voice import login_key
 from core.voice_command import VoiceAction, VoiceCommand, VoiceCommandMemory
 
 COMMAND = "!lang"

@@ -21,9 +21,10 @@ from collections.abc import Iterable
 
 from core.language import ENGLISH, LanguageChoice, Scorer, StickyLanguages, choose_language, readable_text
 from core.language_settings import LINK_WORDS
+from core.logins import login_key
 from core.settings import Settings
 from core.spoken_text import SpeechRules, normalize_chat_text
-from core.viewer_voice import default_pool, login_key, per_user_mix, resolve_voice
+from core.viewer_voice import default_pool, per_user_mix, resolve_voice
 from core.voice_mix import VoiceMixError, parse_voice_mix
 
 #: English lines in a channel of another language, when ``languages.voices`` names no English voice.

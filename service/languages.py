@@ -8,8 +8,8 @@ import logging
 from core.chat import IncomingChat
 from core.language import Scorer
 from core.language_command import language_command
+from core.logins import login_key
 from core.settings import Settings
-from core.viewer_voice import login_key
 from core.voice_command import VoiceAction, VoiceCommand, VoiceCommandMemory
 from service.database import AsyncStore
 from storage.viewer_languages import ViewerLanguageStore

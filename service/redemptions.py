@@ -26,9 +26,10 @@ from typing import TYPE_CHECKING, Protocol
 
 from core.channel_points import Redemption, decide_redemption
 from core.chat import IncomingChat, Origin, Source
+from core.logins import login_key
 from core.refunds import RedemptionStatus, ending_of, refund_status, twitch_status
 from core.settings import ChannelPointsSettings, Settings
-from core.viewer_voice import login_key, resolve_voice
+from core.viewer_voice import resolve_voice
 from service.log_hygiene import escape_controls
 from service.moderation import ModerationConflict, UnknownMessage
 from service.resilience import Backoff
