@@ -11,9 +11,8 @@ from __future__ import annotations
 
 from core.chat import IncomingChat
 from core.language import ISO_CODES, KOKORO_LANGUAGES
-from core.logins import login_key
 from core.settings import Settings
-from core.voice_command import VoiceAction, VoiceCommand, VoiceCommandMemory
+from core.voice_command import VoiceAction, VoiceCommand, VoiceCommandMemory, settle_choice, viewer_command
 
 COMMAND = "!lang"
 #: Names a viewer may type besides the Kokoro code: ISO 639-1 codes, BCP 47 tags and English names.
@@ -43,21 +42,14 @@ def language_command(chat: IncomingChat, settings: Settings, memory: VoiceComman
     """``None`` when the line is not a ``!lang`` command, else what to do (``name``: the Kokoro code)."""
     if not settings.languages.viewer_command or chat.is_cheer:
         return None
-    words = chat.text.split()
-    if not words or words[0].casefold() != COMMAND:
+    parsed = viewer_command(chat, COMMAND, settings)
+    if parsed is None:
         return None
-    login = login_key(chat.sent_by)
-    if login in {u.lower() for u in settings.ignored_users}:
-        return None
-    code = language_code(words[1], settings) if len(words) > 1 else None
-    if len(words) > 1 and code is None:
-        return VoiceCommand(VoiceAction.IGNORE, login, words[1][:32],
-                            f"language command ignored: unknown or disabled language {words[1][:32]!r}")
-    since = memory.seconds_since_change(login, now)
-    if since is not None and since < settings.voice_command_cooldown:
-        left = settings.voice_command_cooldown - since
-        return VoiceCommand(VoiceAction.IGNORE, login, code, f"language command ignored: cooldown ({left:.0f}s left)")
-    memory.remember(login, now)
-    if code is None:
-        return VoiceCommand(VoiceAction.RESET, login, None, "language command: back to automatic")
-    return VoiceCommand(VoiceAction.SET, login, code, f"language command: {code} ({ISO_CODES[code]})")
+    login, word = parsed
+    code = language_code(word, settings) if word is not None else None
+    if word is not None and code is None:
+        return VoiceCommand(VoiceAction.IGNORE, login, word[:32],
+                            f"language command ignored: unknown or disabled language {word[:32]!r}")
+    chosen = f"{code} ({ISO_CODES[code]})" if code is not None else ""
+    return settle_choice(login, code, memory, now, settings.voice_command_cooldown, "language", chosen,
+                         "back to automatic")

@@ -55,25 +55,43 @@ class VoiceCommandMemory:
             self._changed.popitem(last=False)
 
 
+def viewer_command(chat: IncomingChat, command: str, settings: Settings) -> tuple[str, str | None] | None:
+    """``(login, the word after the command or None)`` when ``chat`` is ``command`` from a chatter who is not a
+    chat bot, else ``None``. Shared by ``!voice`` and ``!lang``."""
+    words = chat.text.split()
+    if not words or words[0].casefold() != command:
+        return None
+    login = login_key(chat.sent_by)
+    if login in {u.lower() for u in settings.ignored_users}:
+        return None  # chat bots: the queue rules ignore the line
+    return login, (words[1] if len(words) > 1 else None)
+
+
+def settle_choice(login: str, value: str | None, memory: VoiceCommandMemory, now: float, cooldown: float,
+                  kind: str, chosen: str, reset: str) -> VoiceCommand:
+    """A valid choice (``value`` None: back to the default), within the per-viewer cooldown: set or reset it.
+    Ignored commands never start the cooldown; ``kind`` names the command in the reasons."""
+    since = memory.seconds_since_change(login, now)
+    if since is not None and since < cooldown:
+        return VoiceCommand(VoiceAction.IGNORE, login, value,
+                            f"{kind} command ignored: cooldown ({cooldown - since:.0f}s left)")
+    memory.remember(login, now)
+    if value is None:
+        return VoiceCommand(VoiceAction.RESET, login, None, f"{kind} command: {reset}")
+    return VoiceCommand(VoiceAction.SET, login, value, f"{kind} command: {chosen}")
+
+
 def voice_command(chat: IncomingChat, settings: Settings, memory: VoiceCommandMemory,
                   now: float) -> VoiceCommand | None:
     """``None`` when the line is not a voice command (the queue rules then decide), else the command."""
     if not settings.viewer_voice_command or chat.is_cheer:
         return None
-    words = chat.text.split()
-    if not words or words[0].casefold() != COMMAND:
+    parsed = viewer_command(chat, COMMAND, settings)
+    if parsed is None:
         return None
-    login = login_key(chat.sent_by)
-    if login in {u.lower() for u in settings.ignored_users}:
-        return None  # chat bots: the queue rules ignore the line
-    name = words[1].lower() if len(words) > 1 else None
+    login, word = parsed
+    name = word.lower() if word is not None else None
     if name is not None and name not in {k.lower() for k in settings.voices}:
         return VoiceCommand(VoiceAction.IGNORE, login, name, f"voice command ignored: unknown voice {name!r}")
-    since = memory.seconds_since_change(login, now)
-    if since is not None and since < settings.voice_command_cooldown:
-        left = settings.voice_command_cooldown - since
-        return VoiceCommand(VoiceAction.IGNORE, login, name, f"voice command ignored: cooldown ({left:.0f}s left)")
-    memory.remember(login, now)
-    if name is None:
-        return VoiceCommand(VoiceAction.RESET, login, None, "voice command: back to the default voice")
-    return VoiceCommand(VoiceAction.SET, login, name, f"voice command: {name}")
+    return settle_choice(login, name, memory, now, settings.voice_command_cooldown, "voice", name or "",
+                         "back to the default voice")
