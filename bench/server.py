@@ -1,4 +1,5 @@
-"""A real StreamVoice server for the benchmark: ``python -m assembly --settings <generated file>`` as a subprocess."""
+"""A real StreamVoice server for the benchmark: ``python -m assembly --settings <generated file>`` as a subprocess
+(``python -m web.cli`` in a source tree older than ``assembly/``, for ``--before``)."""
 
 from __future__ import annotations
 
@@ -45,6 +46,15 @@ def write_settings(directory: Path, model_dir: Path, device: str, **extra: Any) 
     return path
 
 
+def entry_module(root: Path) -> str:
+    """The module that starts the server in ``root``: ``assembly``, or ``web.cli`` in trees older than it.
+
+    ``-m assembly`` in an older tree would not fail: Python would find this checkout's ``assembly`` through the
+    editable install and run it over the old tree's packages, a mixture that is neither version.
+    """
+    return "assembly" if (root / "assembly" / "__main__.py").is_file() else "web.cli"
+
+
 class ServerProcess:
     """Start, wait for the engine, talk to, and stop one server process."""
 
@@ -74,7 +84,8 @@ class ServerProcess:
         started = time.perf_counter()
         with open(self.log_path, "wb") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "assembly", "--settings", str(self.settings_path), "--log-level", "WARNING"],
+                [sys.executable, "-m", entry_module(self.root), "--settings", str(self.settings_path),
+                 "--log-level", "WARNING"],
                 cwd=self.root, env=env, stdout=log, stderr=subprocess.STDOUT)
         async with aiohttp.ClientSession() as session:
             while True:
