@@ -19,7 +19,8 @@ What the normaliser does, in order:
    by then). ``…`` is spelled ``...``.
    Markup-like runs are dropped next: HTML/XML tags (``<b>``, ``</i>``, ``<img src=x onerror=alert(1)>``,
    ``<!-- ... -->``, a tag with attributes cut off at the end of the line) and entities (``&lt;``, ``&#62;``)
-   are page syntax, never speech; ``<3`` and "a < b > c" are not tags and stay.
+   are page syntax, never speech; a ``<script>``/``<style>`` element goes with its contents (code); ``<3`` and
+   "a < b > c" are not tags and stay.
 2. Words (whitespace-separated tokens). Exact Twitch emote names from ``rules.emotes``, cheermotes such as
    ``Cheer100`` and a few text emoticons (``:)``, ``<3``, ``xD``) are dropped. URLs, with or without a
    scheme, ``www.`` hosts, bare domains with a known TLD (``clips.twitch.tv/Abc``, ``example.gg``) and e-mail
@@ -485,11 +486,17 @@ _TAG = re.compile(r"<[/!?]?[A-Za-z!-][^<>]*>|&(?:[A-Za-z]{2,8}|#[0-9]{1,7}|#[xX]
 _OPEN_TAG = re.compile(r"<[A-Za-z][A-Za-z0-9-]*+\s[^<>=]*+=[^<>]*+$")  # possessive: no backtracking
 
 
+#: A script or style element with what is inside it (code, not words), or such an element left open to the end
+#: of the line. Each match starts at its own ``<script``/``<style`` and scans forward once: linear per start.
+_CODE_ELEMENT = re.compile(r"<(script|style)\b[^<>]*>(?:.*?</\1\s*>|.*$)", re.IGNORECASE | re.DOTALL)
+
+
 def drop_markup(text: str) -> str:
-    """Tags and entities out of the text, each leaving a space: markup is page syntax, not something said."""
+    """Tags and entities out of the text, each leaving a space: markup is page syntax, not something said.
+    A ``<script>`` or ``<style>`` element goes with its contents: ``alert(1)`` is code, not a word to say."""
     if "<" not in text and "&" not in text:
         return text
-    return _OPEN_TAG.sub(" ", _TAG.sub(" ", text))
+    return _OPEN_TAG.sub(" ", _TAG.sub(" ", _CODE_ELEMENT.sub(" ", text)))
 
 
 def normalize_chat_text(text: str, rules: SpeechRules) -> str:

@@ -116,10 +116,15 @@ CHAT_LINES = [
     # HTML-like tags and entities are page syntax, never read aloud
     ("<img src=x onerror=alert(1)>", ""),
     ("nice <b>bold</b> move", "nice bold move"),
-    ("hi<script>alert('x')</script>there", "hi alert('x') there"),
+    ("hi<script>alert('x')</script>there", "hi there"),
     ("<!-- hidden --> visible", "visible"),
     ("a <br/> b <BR> c", "a b c"),
     ("cut off <img src=x onerror=alert(1)", "cut off"),
+    ("hi <script>alert(1)</script> there", "hi there"),
+    ("<SCRIPT type=module>fetch('/api/clear')</Script > ok", "ok"),
+    ("<style>body{display:none}</style>gg", "gg"),
+    ("never closed <script>alert(document.cookie)", "never closed"),
+    ("a <b>script</b> kiddie", "a script kiddie"),
     ("fish &amp; chips &lt;3 &#62;", "fish chips 3"),
     ("I <3 you, 2 < 3 > 1", "I you, 2 3 1"),  # not tags (a lone < or > was always dropped as decoration)
     # chat cannot smuggle misaki markup ([word](/ipa/)) past the banned-word check
