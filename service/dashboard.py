@@ -20,7 +20,6 @@ from core.chat import IncomingChat, QueueName
 from core.errors import Conflict, NotFound, Unavailable
 from core.language_rules import voice_for_language
 from core.line_preview import LinePreview, preview_line
-from core.logins import login_key
 from service.languages import scorer_for
 from service.streamvoice import StreamVoice
 from service.views import item_fields, queue_sizes
@@ -108,7 +107,7 @@ def _preview(sv: StreamVoice, chat: IncomingChat) -> LinePreview:
 
 def _voice_for(sv: StreamVoice, chat: IncomingChat, lang: str) -> str:
     return voice_for_language(chat.sent_by, sv.settings.current, lang or sv.settings.current.lang_code,
-                              sv.voice_choices.get(login_key(chat.sent_by)))
+                              sv.voices.get(chat.sent_by))
 
 
 async def render_line(sv: StreamVoice, chat: IncomingChat) -> bytes:

@@ -26,7 +26,6 @@ from typing import TYPE_CHECKING, Protocol
 
 from core.channel_points import Redemption, decide_redemption
 from core.chat import IncomingChat, Origin, Source
-from core.logins import login_key
 from core.refunds import RedemptionStatus, ending_of, refund_status, twitch_status
 from core.settings import ChannelPointsSettings, Settings
 from core.viewer_voice import resolve_voice
@@ -176,7 +175,7 @@ class ChannelPointsService:
         settings = self.sv.settings.current
         decision = decide_redemption(redemption, settings, self.sv.memory, time.monotonic())
         assert decision.queue is not None
-        voice = resolve_voice(redemption.sent_by, settings, self.sv.voice_choices.get(login_key(redemption.sent_by)))
+        voice = resolve_voice(redemption.sent_by, settings, self.sv.voices.get(redemption.sent_by))
         row_id = await self.sv.writer.submit(NewMessage(
             queue=decision.queue, source=Source.TWITCH, sent_by=redemption.sent_by, text=redemption.user_input,
             spoken_text=decision.spoken_text, external_id=external_id, status=decision.status,

@@ -18,13 +18,12 @@ from typing import Any
 from core.chat import WAITING_STATUSES, IncomingChat, Origin, QueueName, Source, Status
 from core.errors import Conflict
 from core.language_rules import language_voice_specs, voice_for_language
-from core.logins import login_key
 from core.moderation import hold_view
 from core.notifications import UNKNOWN_TYPE, Notice, decide_notice
 from core.queue_rules import ChatMemory, decide
 from core.settings import Settings
 from core.viewer_voice import changed_voice_specs, resolve_voice
-from core.voice_command import VoiceAction, VoiceCommand, VoiceCommandMemory, voice_command
+from core.voice_command import VoiceCommand, VoiceCommandMemory, voice_command
 from service.database import AsyncStore
 from service.events import Event, EventHub, queued_event
 from service.languages import ViewerLanguages, scorer_for
@@ -37,6 +36,7 @@ from service.redemptions import ChannelPointsService
 from service.resilience import LoopHealth
 from service.signals import ServiceSignals
 from service.synthesis import SynthesisWorker, engine_config, remove_files
+from service.viewer_choices import ViewerChoices
 from service.views import item_fields, queue_sizes
 from service.writer import GroupCommitWriter
 from storage.database import create_database
@@ -82,9 +82,9 @@ class StreamVoice:
         self.signals = ServiceSignals(self.events, self.loops)
         self.presence = AppPresence(settings)
         self.memory = ChatMemory()
-        #: Viewers' ``!voice`` choices: the table, and all of it in memory (read on every accepted line).
-        self.viewer_voices = ViewerVoiceStore(self.db.store.engine)
-        self.voice_choices: dict[str, str] = {}
+        #: Viewers' ``!voice`` choices (``service.viewer_choices``).
+        self.voices = ViewerChoices(self.db, ViewerVoiceStore(self.db.store.engine), "!voice", "voice",
+                                    "the default voice")
         self.voice_commands = VoiceCommandMemory()
         #: Viewers' ``!lang`` choices (``service.languages``).
         self.languages = ViewerLanguages(self.db)
@@ -105,7 +105,7 @@ class StreamVoice:
     async def start(self) -> None:
         self.audio_dir.mkdir(parents=True, exist_ok=True)
         await self.recover()
-        self.voice_choices = await self.db.call(self.viewer_voices.all)
+        await self.voices.load()
         await self.languages.start(self.settings.current)
         active, autoplay = await self.db.call(self.db.store.load_state)
         self.playback.active_queue, self.playback.autoplay = active, autoplay
@@ -159,7 +159,7 @@ class StreamVoice:
             status=decision.status, reason=decision.reason,
             origin=origin,
             voice=voice_for_language(chat.sent_by, self.settings.current, decision.lang,
-                                     self.voice_choices.get(login_key(chat.sent_by))),
+                                     self.voices.get(chat.sent_by)),
             lang=decision.lang,
             awaiting_approval=(decision.will_speak and decision.queue is QueueName.BITS
                                and self.settings.current.bits_need_approval))
@@ -194,7 +194,7 @@ class StreamVoice:
             queue=decision.queue, source=Source.TWITCH, sent_by=sent_by, text=decided.text,
             spoken_text=decision.spoken_text, external_id=notice.message_id or None, status=decision.status,
             reason=decision.reason, origin=Origin.NOTIFICATION,
-            voice=resolve_voice(sent_by, settings, self.voice_choices.get(login_key(sent_by))),
+            voice=resolve_voice(sent_by, settings, self.voices.get(sent_by)),
             awaiting_approval=(decision.will_speak and decision.queue is QueueName.BITS
                                and settings.bits_need_approval)))
         log.info("Twitch %s notice from %s -> %s queue (%s)", notice.notice_type, sent_by, decision.queue.value,
@@ -208,16 +208,7 @@ class StreamVoice:
 
     async def _voice_command(self, command: VoiceCommand) -> AcceptResult:
         """``!voice <name>`` / ``!voice``: store or forget the viewer's choice; never spoken, never answered."""
-        if command.action is VoiceAction.SET and command.name is not None:
-            await self.db.call(self.viewer_voices.set, command.login, command.name)
-            self.voice_choices[command.login] = command.name
-            log.info("viewer %s chose the voice %r", command.login, command.name)
-        elif command.action is VoiceAction.RESET:
-            await self.db.call(self.viewer_voices.reset, command.login)
-            self.voice_choices.pop(command.login, None)
-            log.info("viewer %s went back to the default voice", command.login)
-        else:
-            log.debug("!voice from %s: %s", command.login, command.reason)
+        await self.voices.apply(command)
         return AcceptResult(queued=False, reason=command.reason)
 
     # --- controls -----------------------------------------------------------------------------------
