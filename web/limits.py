@@ -42,7 +42,8 @@ async def send_within(request: web.BaseRequest, sending: Awaitable[Any]) -> None
     A write only waits while the transport holds more than its high-water mark, so each one that completes is
     progress: the timer covers "nothing taken", never "a slow but steady reader"."""
     try:
-        await asyncio.wait_for(sending, SEND_TIMEOUT)
+        async with asyncio.timeout(SEND_TIMEOUT):  # not wait_for, which can lose a stop (web/ws.py ``_send``)
+            await sending
     except TimeoutError:
         log.info("dropping a client that took nothing for %g s (%s %s)", SEND_TIMEOUT, request.method,
                  request.path)
