@@ -83,7 +83,8 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 async def body_in_time(request: web.Request, handler: Handler) -> web.StreamResponse:
     if request.body_exists and request.method not in {"GET", "HEAD", "OPTIONS"}:
         try:
-            await asyncio.wait_for(request.read(), BODY_TIMEOUT)  # 413 above client_max_size
+            async with asyncio.timeout(BODY_TIMEOUT):
+                await request.read()  # 413 above client_max_size
         except TimeoutError:
             response = error_response(request, 408, f"the body did not arrive within {BODY_TIMEOUT:g} s")
             response.force_close()
