@@ -232,25 +232,29 @@ async def _settle(server: ServerProcess, acks: list[Ack], timeout: float) -> Non
         statuses = {str(r["status"]) for r in _rows(server.db_path) if not r["is_deleted"]}
         if not statuses & set(UNSETTLED):
             return
-        await asyncio.sleep(0.5)
+        await asyncio.sleep(0.2)
 
 
 async def campaign(workdir: Path, model_dir: Path, rounds: int, seed: int, max_load_s: float,
                    settle_s: float, rate: float = 40.0, startup_kills: float = 0.2, log: Any = print) -> Figures:
-    rng = random.Random(seed)
+    # The plan (which rounds kill during startup, when, how long the load runs) has its own random stream:
+    # the traffic draws a timing-dependent number of values, and a shared stream made the plan differ run to run.
+    plan = random.Random(seed)
     figures = Figures()
     settings_path = write_settings(workdir, model_dir, "cpu", playback_grace=0.5, autoplay_cooldown=0.05)
     acks: list[Ack] = []
     began = time.monotonic()
     for round_no in range(1, rounds + 1):
         server = ServerProcess(settings_path, workdir / f"server-{round_no}.log")
-        startup_kill = rng.random() < startup_kills
+        startup_kill = plan.random() < startup_kills
+        kill_after = plan.uniform(0.05, 2.0) if startup_kill else plan.uniform(0.3, max(0.3, max_load_s))
         starting = asyncio.create_task(server.start(timeout=300))
         if startup_kill:  # kill while it starts: recovery, schema upgrade, model load
-            await asyncio.sleep(rng.uniform(0.05, 2.0))
+            await asyncio.sleep(kill_after)
         else:
             await starting
-            await Load(server.base_url, round_no, rng, acks, figures, rate).run(rng.uniform(0.3, max_load_s))
+            traffic = random.Random(f"{seed}:{round_no}")
+            await Load(server.base_url, round_no, traffic, acks, figures, rate).run(kill_after)
         if server.process is not None and server.process.poll() is None:
             os.kill(server.pid, signal.SIGKILL)
             server.process.wait(30)

@@ -270,7 +270,8 @@ class SynthesisWorker:
         while self.engine is None and not await self._load_engine():
             self._wakeup.clear()
             with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), ENGINE_RETRY_S)
+                async with asyncio.timeout(ENGINE_RETRY_S):  # not wait_for: it can lose a stop's cancel
+                    await self._wakeup.wait()
         self._lanes = max(1, min(int(getattr(self.engine, "lanes", 1)), MAX_LANES))
         low = getattr(self.engine, "cpu_priority", "normal") == "low"
         self._render_threads = [ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"render-{lane}",

@@ -3,8 +3,10 @@
 Real weights come from the Hugging Face hub, which tests cannot reach. This builds a ``config.json``, a
 ``kokoro-v1_0.pth`` and voice packs in the exact layout of the real model directory, from kokoro's own
 modules, so the whole real pipeline (G2P -> KModel -> audio) runs. Kokoro hard-codes the style size (128)
-and the decoder's channel sizes, so only the ALBERT part is shrunk. The duration projection is zeroed with
-a bias of -4, giving one frame per phoneme, which keeps synthesis fast and durations predictable.
+and the decoder's channel sizes, so the ALBERT part is shrunk, and the vocoder keeps one residual block per
+upsampling stage (kernel 3) instead of three (kernels 3, 7, 11): the same code path, the same audio length,
+under half the render time (renders dominate the test suite). The duration projection is zeroed with a
+bias of -4, giving one frame per phoneme, which keeps synthesis fast and durations predictable.
 """
 
 from __future__ import annotations
@@ -26,8 +28,9 @@ TINY_CONFIG: dict = {
         "upsample_rates": [10, 6],
         "gen_istft_hop_size": 5,
         "gen_istft_n_fft": 20,
-        "resblock_dilation_sizes": [[1, 3, 5], [1, 3, 5], [1, 3, 5]],
-        "resblock_kernel_sizes": [3, 7, 11],
+        # one residual block per stage (the real model: kernels 3, 7, 11); the noise branch keeps 7 and 11
+        "resblock_dilation_sizes": [[1, 3, 5]],
+        "resblock_kernel_sizes": [3],
         "upsample_initial_channel": 512,
     },
     "dim_in": 64,
@@ -73,6 +76,7 @@ def build_tiny_model(directory: str | Path, *, seed: int = 0, full_size: bool = 
             "hidden_size": 768, "num_attention_heads": 12, "intermediate_size": 2048,
             "max_position_embeddings": 512, "num_hidden_layers": 12, "dropout": 0.1,
         }
+        config["istftnet"].update(resblock_kernel_sizes=[3, 7, 11], resblock_dilation_sizes=[[1, 3, 5]] * 3)
     config["vocab"] = {symbol: index for index, symbol in enumerate(PHONEME_SYMBOLS, start=1)}
     config_path = directory / "config.json"
     config_path.write_text(json.dumps(config, ensure_ascii=False), encoding="utf-8")

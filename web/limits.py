@@ -42,7 +42,8 @@ async def send_within(request: web.BaseRequest, sending: Awaitable[Any]) -> None
     A write only waits while the transport holds more than its high-water mark, so each one that completes is
     progress: the timer covers "nothing taken", never "a slow but steady reader"."""
     try:
-        await asyncio.wait_for(sending, SEND_TIMEOUT)
+        async with asyncio.timeout(SEND_TIMEOUT):  # not wait_for, which can lose a stop (web/ws.py ``_send``)
+            await sending
     except TimeoutError:
         log.info("dropping a client that took nothing for %g s (%s %s)", SEND_TIMEOUT, request.method,
                  request.path)
@@ -82,7 +83,8 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 async def body_in_time(request: web.Request, handler: Handler) -> web.StreamResponse:
     if request.body_exists and request.method not in {"GET", "HEAD", "OPTIONS"}:
         try:
-            await asyncio.wait_for(request.read(), BODY_TIMEOUT)  # 413 above client_max_size
+            async with asyncio.timeout(BODY_TIMEOUT):
+                await request.read()  # 413 above client_max_size
         except TimeoutError:
             response = error_response(request, 408, f"the body did not arrive within {BODY_TIMEOUT:g} s")
             response.force_close()

@@ -35,7 +35,8 @@ def encode_event(event: dict[str, object]) -> bytes:
 async def _send(request: web.Request, response: web.StreamResponse, data: bytes | None) -> None:
     """``data`` out (``None``: the end of the stream) within ``SEND_TIMEOUT``, else the connection is dropped."""
     try:
-        await asyncio.wait_for(response.write(data) if data is not None else response.write_eof(), SEND_TIMEOUT)
+        async with asyncio.timeout(SEND_TIMEOUT):  # not wait_for, which can lose a stop (web/ws.py ``_send``)
+            await (response.write(data) if data is not None else response.write_eof())
     except TimeoutError:
         log.warning("dropping an event-stream client that stopped reading (nothing taken for %g s)", SEND_TIMEOUT)
         if request.transport is not None:
@@ -54,7 +55,8 @@ async def events(request: web.Request) -> web.StreamResponse:
         await _send(request, response, b"retry: 2000\n: streamvoice events\n\n")
         while True:
             try:
-                event = await asyncio.wait_for(queue.get(), PING_S)
+                async with asyncio.timeout(PING_S):
+                    event = await queue.get()
             except TimeoutError:
                 await _send(request, response, b": ping\n\n")
                 continue

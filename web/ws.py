@@ -50,7 +50,8 @@ def setup(app: web.Application) -> None:
 async def _close(socket: web.WebSocketResponse, request: web.Request, code: int, message: bytes) -> None:
     transport = request.transport
     with contextlib.suppress(Exception):
-        await asyncio.wait_for(socket.close(code=code, message=message), CLOSE_TIMEOUT)
+        async with asyncio.timeout(CLOSE_TIMEOUT):
+            await socket.close(code=code, message=message)
     # A client that stopped reading leaves our bytes (the close frame among them) unsent: a graceful close
     # would wait for them for ever, so drop the connection.
     if transport is not None and (not transport.is_closing() or transport.get_write_buffer_size() > 0):
@@ -113,6 +114,7 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
         if is_app:
             sv.presence.socket_closed()
         sv.events.unsubscribe(events)
+        events.put_nowait(None)  # the sender ends on this even if it missed its cancel: nothing feeds it now
         sv.events.state_changed()
         for task in (sender, acker):
             task.cancel()
@@ -122,9 +124,14 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
 
 
 async def _send(socket: web.WebSocketResponse, request: web.Request, frame: dict[str, Any]) -> None:
-    """One frame out, within ``SEND_TIMEOUT``; a client that does not take it loses its connection."""
+    """One frame out, within ``SEND_TIMEOUT``; a client that does not take it loses its connection.
+
+    ``asyncio.timeout``, not ``asyncio.wait_for``: on Python 3.11 ``wait_for`` swallows a cancel that lands
+    in the loop turn where the send completes, so a sender told to stop went on to wait for the next event
+    for ever, and its handler held the server's stop for aiohttp's whole shutdown timeout (60 s)."""
     try:
-        await asyncio.wait_for(socket.send_json(frame), SEND_TIMEOUT)
+        async with asyncio.timeout(SEND_TIMEOUT):
+            await socket.send_json(frame)
     except TimeoutError:
         log.warning("dropping a WebSocket client that stopped reading (nothing sent for %g s)", SEND_TIMEOUT)
         if request.transport is not None:

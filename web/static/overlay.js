@@ -238,6 +238,15 @@ function onFrame(frame) {
   }
 }
 
+// How far this player is (docs/websocket.md, `progress`): the server then waits for what it still has to say
+// instead of estimating the end from the audio length (a slow machine, a stalled stream).
+const PROGRESS_EVERY_MS = 1000;
+setInterval(() => {
+  if (socket !== null && now.id !== null && sounding()) {
+    socket.send({ type: "progress", id: now.id, position: Math.max(0, position()) });
+  }
+}, PROGRESS_EVERY_MS);
+
 applyLook();
 socket = connectSocket({
   onFrame,
