@@ -206,12 +206,12 @@ def render_plain(weights: str, out: Path, codes: list[str], count: int = 10, reu
     seeded with ``d`` before each line). Japanese goes through ``prepare_japanese`` first, as the server does:
     bare ``misaki.ja`` imports pyopenjtalk, which is left uninstalled (it downloads its dictionary)."""
     import numpy as np
-    import soundfile as sf
     import torch
     from kokoro import KModel, KPipeline
     from misaki import espeak
 
     from tts.language_pipelines import prepare_japanese
+    from tts.wav import write_wav_atomic  # the server's writer: soundfile's leaves ±1 LSB in the silent pads
 
     work = out / "plain"
     work.mkdir(parents=True, exist_ok=True)
@@ -236,7 +236,7 @@ def render_plain(weights: str, out: Path, codes: list[str], count: int = 10, reu
                 if not (reuse and wav.is_file()):
                     torch.manual_seed(draw)
                     audio = [r.audio.numpy() for r in pipeline(text, voice=voice) if r.audio is not None]
-                    sf.write(wav, np.concatenate(audio), 24_000)
+                    write_wav_atomic(wav, np.concatenate(audio))
                 result.setdefault(code, []).append({"wav": str(wav), "text": text, "lang": code,
                                                     "draw": str(draw)})
     return result, note
