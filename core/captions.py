@@ -9,8 +9,9 @@ Two sources:
 - ``tokens``: the misaki G2P tiers give tokens (text, phonemes, whitespace); each token's time is the sum of
   its phonemes' durations, the same arithmetic as kokoro's ``KPipeline.join_timestamps``. Tokens not
   separated by whitespace ("do" + "n't", "amazing" + ",") form one word, so the words are the spoken text's.
-- ``estimated``: the plain espeak-ng tier has no tokens; each chunk's audio is spread over its words in
-  proportion to their phoneme (or character) count.
+- ``estimated``: the plain espeak-ng tier (and misaki's Japanese and Chinese readers) has no tokens; each
+  chunk's audio is spread over its words in proportion to their phoneme (or character) count. Japanese and
+  Chinese put no spaces between words: their clauses (cut after 、。，！？) are the caption's words.
 
 Pure functions on plain numbers: no torch, no I/O.
 """
@@ -18,6 +19,7 @@ Pure functions on plain numbers: no torch, no I/O.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -25,6 +27,8 @@ from typing import Any, Literal
 #: Audio seconds per predicted-duration frame (600 samples at 24 kHz).
 FRAME_S = 600 / 24_000
 Source = Literal["tokens", "estimated"]
+#: A clause of text written without spaces (Japanese, Chinese), with the full-width marks that close it.
+_CLAUSE = re.compile(r"[^、。，！？：；]+[、。，！？：；]*|[、。，！？：；]+")
 #: Words start this many half-frames before the frame count says. kokoro's ``join_timestamps`` uses 6 (3 frames,
 #: 75 ms); on the real weights that puts boundaries ~35 ms early: the RMS near a boundary, relative to the
 #: speech median, was 0.55 at kokoro's offset, 0.21 at 1.5 frames, and 0.46 at random points (5 lines,
@@ -167,6 +171,11 @@ def _estimated_words(chunk: TimedChunk, text_words: Sequence[str], offset: float
     return words
 
 
+def caption_words(text: str) -> list[str]:
+    """The text's words for estimated timings: split at spaces, and Japanese/Chinese runs after each clause."""
+    return [clause for word in text.split() for clause in _CLAUSE.findall(word)]
+
+
 def build_captions(chunks: Sequence[TimedChunk], text: str) -> Captions:
     """Word timings for a whole item from its rendered chunks, in order; times clipped to the audio."""
     duration = sum(c.audio_s for c in chunks)
@@ -177,7 +186,7 @@ def build_captions(chunks: Sequence[TimedChunk], text: str) -> Captions:
             offset += chunk.audio_s
         return Captions(duration, "tokens", _clip(words, duration))
     # espeak tier: hand the text's words to chunks in proportion to their phoneme words
-    text_words = text.split()
+    text_words = caption_words(text)
     counts = [max(1, len(c.phonemes.split())) for c in chunks]
     total = sum(counts) or 1
     words, offset, taken = [], 0.0, 0

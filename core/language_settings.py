@@ -28,11 +28,15 @@ DEFAULT_TEMPLATES: dict[str, str] = {"e": "{user} dice: {text}", "f": "{user} di
 #: it is the usual word).
 LINK_WORDS: dict[str, str] = {"a": "link", "b": "link", "e": "enlace", "f": "lien", "h": "लिंक", "i": "link",
                               "p": "link", "j": "リンク", "z": "链接"}
-#: Python modules each misaki extra needs, and what to install when one is missing. Japanese: pyopenjtalk
-#: (misaki[ja]); never the ``unidic`` package, which downloads ~500 MB at run time. Chinese: misaki[zh].
+#: Python modules each misaki extra needs, and what to install when one is missing. Japanese: misaki's cutlet
+#: reader (fugashi with unidic-lite's bundled dictionary, jaconv, mojimoji); never ``misaki[ja]``, which pulls the
+#: ``unidic`` package (~500 MB downloaded at run time) and pyopenjtalk (downloads its dictionary at first use).
+#: Chinese: misaki[zh] (jieba, pypinyin, cn2an...: dictionaries inside the packages).
 _OFFLINE_MODULES: dict[str, tuple[tuple[str, ...], str]] = {
-    "j": (("pyopenjtalk", "fugashi", "unidic_lite"), "pip install 'misaki[ja]' unidic-lite (not unidic)"),
-    "z": (("jieba", "pypinyin", "cn2an", "ordered_set", "pypinyin_dict"), "pip install 'misaki[zh]'"),
+    "j": (("fugashi", "unidic_lite", "jaconv", "mojimoji"),
+          "pip install 'streamvoice[ja]' (fugashi jaconv mojimoji unidic-lite; not misaki[ja] or unidic)"),
+    "z": (("jieba", "pypinyin", "cn2an", "ordered_set", "pypinyin_dict"),
+          "pip install 'streamvoice[zh]' (misaki[zh])"),
 }
 _VOICE_ID = re.compile(r"[a-z]{2}_[a-z0-9]+")
 
@@ -175,6 +179,10 @@ def with_pronunciations(current: LanguageSettings, per_language: Mapping[str, An
 
 def check_languages(languages: LanguageSettings, lang_code: str) -> None:
     """Cross-key rules: each enabled language can be spoken (a voice, and a G2P that works offline)."""
+    install = missing_for_offline(lang_code)
+    if install is not None:
+        raise SettingsError("lang_code", f"{KOKORO_LANGUAGES[lang_code]} ({lang_code}) cannot be spoken "
+                                         f"offline here: {install}")
     for code in languages.enabled:
         install = missing_for_offline(code)
         if install is not None:

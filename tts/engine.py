@@ -34,7 +34,7 @@ from core.speech_chunks import Piece, cut_points, is_closer, mark_of, split_at
 from core.voice_mix import VoiceShare, parse_voice_mix
 from tts import g2p
 from tts.batched import batch_groups
-from tts.language_pipelines import LanguagePipelines, make_g2p_pipeline
+from tts.language_pipelines import LanguagePipelines, make_g2p_pipeline, prepare_japanese
 from tts.voice_packs import MIXED_PACKS, LruCache
 
 log = logging.getLogger(__name__)
@@ -583,8 +583,11 @@ def _make_pipeline(lang_code: str, model: Any) -> tuple[Any, str]:
     from kokoro import KPipeline
 
     lang_code = lang_code.lower()
+    if lang_code == "j":
+        prepare_japanese()  # offline: no pyopenjtalk dictionary, no unidic download
     if lang_code not in {"a", "b"}:
-        return KPipeline(lang_code=lang_code, repo_id=REPO_ID, model=model), "espeak"
+        kind = {"j": "misaki-ja", "z": "misaki-zh"}.get(lang_code, "espeak")
+        return KPipeline(lang_code=lang_code, repo_id=REPO_ID, model=model), kind
     try:
         return KPipeline(lang_code=lang_code, repo_id=REPO_ID, model=model), "misaki"
     except (Exception, SystemExit) as exc:  # spacy.cli.download may sys.exit when offline

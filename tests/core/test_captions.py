@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from core.captions import FRAME_S, LEAD_HALF_FRAMES, Captions, TimedChunk, Token, build_captions, token_times
+from core.captions import (
+    FRAME_S,
+    LEAD_HALF_FRAMES,
+    Captions,
+    TimedChunk,
+    Token,
+    build_captions,
+    caption_words,
+    token_times,
+)
 
 
 def test_token_times_follow_the_phoneme_durations() -> None:
@@ -49,6 +58,17 @@ def test_espeak_tier_spreads_each_chunk_over_its_words() -> None:
     assert [w.text for w in captions.words] == ["hello", "there", "how", "are", "you"]
     assert captions.words[2].start >= 24 * FRAME_S  # "how" is in the second chunk
     assert captions.words[0].start == pytest.approx(3 * FRAME_S)  # after the leading pad's silence
+    _assert_well_formed(captions)
+
+
+def test_japanese_and_chinese_lines_are_timed_clause_by_clause() -> None:
+    assert caption_words("こんにちは、今日の配信も楽しみ！ www") == ["こんにちは、", "今日の配信も楽しみ！", "www"]
+    assert caption_words("大家好，今天的直播太精彩了") == ["大家好，", "今天的直播太精彩了"]
+    assert caption_words("hello, there. ¿qué tal?") == ["hello,", "there.", "¿qué", "tal?"]  # spaces only
+    chunk = TimedChunk(None, "ta↘ʨja→ xau↓, ʨi→ntʰjɛ→n tɤ ꭧɨ↗pwo→", [3] + [2] * 26 + [3], 58 * FRAME_S)
+    captions = build_captions([chunk], "大家好，今天的直播")
+    assert [w.text for w in captions.words] == ["大家好，", "今天的直播"]
+    assert captions.words[0].end < captions.words[1].end
     _assert_well_formed(captions)
 
 

@@ -61,6 +61,17 @@ def test_japanese_and_chinese_need_their_offline_packages(code: str) -> None:
     assert "unidic-lite" in install if code == "j" else "misaki[zh]" in install
 
 
+@pytest.mark.parametrize("code", ["j", "z"])
+def test_a_japanese_or_chinese_channel_language_needs_them_too(code: str) -> None:
+    install = missing_for_offline(code)
+    if install is None:
+        assert build_settings({"lang_code": code}).lang_code == code
+        return
+    with pytest.raises(SettingsError) as caught:
+        build_settings({"lang_code": code})
+    assert caught.value.key == "lang_code" and install in str(caught.value)
+
+
 def test_per_language_pronunciations_sit_next_to_the_flat_english_table() -> None:
     settings = build_settings({"pronunciations": {"gg": "good game", "kokoro": "/kˈOkəɹO/",
                                                   "e": {"GG": "buena partida"}, "f": {"gg": "bien joué"}}})
