@@ -94,6 +94,17 @@ async def wait_wav(server: ServerProcess, message_id: int, timeout: float, inter
     return time.perf_counter()
 
 
+async def clear_queue(server: ServerProcess) -> None:
+    """Empty the mentions queue (the burst's unplayed WAVs): the game's mentions must each be the next item to
+    play, as in a stream that has caught up. Left in place, the burst's 300 ready items stay ahead of every game
+    mention, so ``cpu_priority: low`` rightly renders the mention at low priority (the queue is far ahead of
+    playback) and the ready time measured the backlog, not the render."""
+    async with aiohttp.ClientSession() as session, \
+            session.post(f"{server.base_url}/api/clear", json={"queue": "mentions"}) as response:
+        if response.status != 200:
+            raise RuntimeError(f"/api/clear answered {response.status}: {await response.text()}")
+
+
 async def play_through(session: aiohttp.ClientSession, server: ServerProcess) -> None:
     """A player that has finished the line before the next one comes (a mention every 9 s is slower than
     playback): start the oldest ready item and report it played at once, so the next mention is the next item
@@ -274,6 +285,8 @@ async def section_footprint(model_dir: Path, device: str, work: Path, plan: Foot
                 summary = {k: v for k, v in result["burst"][name].items() if k != "samples"}
                 note(f"burst ({name}): {json.dumps(summary)}")
         if "game" in parts:
+            for server in servers.values():
+                await clear_queue(server)
             note(f"game: one busy process per core; {plan.game_mentions} mentions every {plan.game_period_s:.0f}s "
                  f"per server, alone phases of {plan.game_alone_s:.0f}s between")
             result["game"] = await game_rows(servers, lines, plan)

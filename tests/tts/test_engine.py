@@ -10,7 +10,14 @@ import soundfile as sf
 import torch
 
 from core.voice_mix import VoiceMixError
-from tts.engine import MAX_PHONEMES, EngineConfig, EngineUnavailable, KokoroEngine, _split_phonemes
+from tts.engine import (
+    CPU_RENDER_PHONEMES,
+    MAX_PHONEMES,
+    EngineConfig,
+    EngineUnavailable,
+    KokoroEngine,
+    _split_phonemes,
+)
 from tts.wav import write_wav_atomic
 
 VOICES = {"jared": "am_adam", "lex": "am_eric", "martha": "am_michael", "heart": "af_heart"}
@@ -122,6 +129,36 @@ def test_the_espeak_tier_cuts_long_lines_the_same_way(engine: KokoroEngine) -> N
     phonemes = " ".join(["həlˈoʊ wˈɜːld ðɪs ɪz ɐ lˈɔŋ sˈɛntəns ɐbˌaʊt nˈʌθɪŋ."] * 4)
     assert _phoneme_sentences(phonemes) == ["həlˈoʊ wˈɜːld ðɪs ɪz ɐ lˈɔŋ sˈɛntəns ɐbˌaʊt nˈʌθɪŋ."] * 4
     assert _phoneme_sentences("hˈaɪ. ðˈɛɹ.") == ["hˈaɪ. ðˈɛɹ."]
+
+
+RUN_ON = ("honestly this is the best stream i have watched all week and the music the jokes and the way you "
+          "handle chat make my evenings so much better thank you")  # 30 words, no mark to cut at
+
+
+def test_one_cpu_lane_and_a_run_on_line_is_planned_within_the_phoneme_cap(engine: KokoroEngine) -> None:
+    assert (engine.lanes, engine.render_phonemes) == (1, CPU_RENDER_PHONEMES)
+    plan = engine.plan(RUN_ON)
+    assert len(plan) >= 2 and all(len(chunk.phonemes) <= CPU_RENDER_PHONEMES for chunk in plan)
+    assert sum(len(c.phonemes) for c in plan) > CPU_RENDER_PHONEMES  # uncapped it would be one render over the cap
+    spoken = " ".join("".join(t.text + (" " if t.whitespace else "") for t in chunk.tokens).strip() for chunk in plan)
+    assert spoken == RUN_ON  # every word once, in order
+    sizes = [len(chunk.phonemes) for chunk in plan]
+    assert max(sizes) - min(sizes) < 0.5 * max(sizes)  # equal parts, not a full piece and a scrap
+    from tts.engine import _phoneme_sentences  # the espeak tier caps the same way
+    words = " ".join(["hˈɛloʊ"] * 40)  # 280 phonemes, no mark
+    assert _phoneme_sentences(words) == [words]
+    assert [len(p.split()) for p in _phoneme_sentences(words, CPU_RENDER_PHONEMES)] == [13, 13, 14]
+
+
+def test_a_capped_line_renders_its_pieces_into_one_audio_and_times_every_word(engine: KokoroEngine) -> None:
+    seen: list[np.ndarray] = []
+    speech = engine.speak(RUN_ON, on_chunk=seen.append)
+    assert len(seen) == len(engine.plan(RUN_ON)) and all(chunk.size > 0 for chunk in seen)
+    assert np.array_equal(np.concatenate(seen), speech.audio)  # the pieces joined, in order, nothing lost
+    words = speech.captions.words
+    assert [w.text for w in words] == RUN_ON.split()
+    assert all(a.end <= b.start + 1e-6 for a, b in zip(words, words[1:], strict=False))  # in time order
+    assert words[-1].end <= speech.audio.size / 24_000 + 1e-6
 
 
 @pytest.mark.slow  # renders a many-sentence line
