@@ -30,7 +30,7 @@ import numpy as np
 import torch
 
 from core.captions import Captions, TimedChunk, Token, build_captions
-from core.speech_chunks import Piece, cap_cuts, cut_points, is_closer, mark_of, split_at
+from core.speech_chunks import Mark, Piece, cap_cuts, cut_points, is_closer, mark_of, split_at
 from core.voice_mix import VoiceShare, parse_voice_mix
 from tts import g2p
 from tts.batched import batch_groups
@@ -63,6 +63,10 @@ CUDA_MAX_BATCH = 8
 #: real weights, measured on an H100). 200 keeps the peak at ~1 GiB with the model (994-1,015 MiB) and still
 #: drains a backlog ~3x faster than bare kokoro; 400 peaked at 1,290 MiB (bench/README.md, "GPU").
 CUDA_BATCH_PHONEMES = 200
+#: Frames (25 ms each) of a piece's end pad kept where a line was cut mid-sentence (``_trim_seam``).
+SEAM_PAD_FRAMES = 4
+#: Audio samples per predicted-duration frame.
+_FRAME_SAMPLES = 600
 #: oneDNN primitives kept (``limit_onednn_cache``): enough for the repeats inside one render, not for every
 #: input length ever seen.
 ONEDNN_CACHE_ENTRIES = 64
@@ -412,11 +416,13 @@ class KokoroEngine:
                 if torch.get_num_threads() != threads:  # per thread: torch keeps OpenMP's count per thread
                     torch.set_num_threads(threads)
             with torch.inference_mode(), self._autocast():
-                for phonemes in chunks:
+                for index, phonemes in enumerate(chunks):
                     self._yield(cancel, urgent)
                     output = self.pipeline.infer(self.model, phonemes[:MAX_PHONEMES], pack, speed)
                     audio = _to_numpy(output.audio)
                     durations = [] if output.pred_dur is None else [int(d) for d in output.pred_dur.tolist()]
+                    if index < len(chunks) - 1:
+                        audio = _trim_seam(audio, durations, phonemes)
                     pieces.append((audio, durations))
                     if on_chunk is not None:
                         on_chunk(audio)
@@ -523,6 +529,17 @@ def _speech(plan: Sequence[Chunk], pieces: Sequence[tuple[np.ndarray, list[int]]
              for c, (audio, durations) in zip(plan, pieces, strict=True)]
     audio = np.concatenate([a for a, _ in pieces]) if pieces else np.zeros(0, dtype=np.float32)
     return Speech(audio, build_captions(timed, text))
+
+
+def _trim_seam(audio: np.ndarray, durations: Sequence[int], phonemes: str) -> np.ndarray:
+    """A piece that ends mid-sentence (cut at a comma or between words to bound a render, not at a sentence
+    end) keeps only ``SEAM_PAD_FRAMES`` of its end pad: kokoro closes every piece with ~0.4 s of silence and
+    opens the next with ~0.3 s, a pause where the line has none. The words' timings are untouched (they end
+    before the end pad); the next piece starts where this one now ends."""
+    if mark_of(phonemes) is Mark.SENTENCE or len(durations) < 3:
+        return audio
+    keep = (sum(durations) - durations[-1] + min(durations[-1], SEAM_PAD_FRAMES)) * _FRAME_SAMPLES
+    return audio[:keep] if 0 < keep < audio.size else audio
 
 
 def _to_numpy(audio: torch.Tensor) -> np.ndarray:

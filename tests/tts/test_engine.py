@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -153,11 +154,11 @@ def test_one_cpu_lane_and_a_run_on_line_is_planned_within_the_phoneme_cap(engine
 def test_a_capped_line_renders_its_pieces_into_one_audio_and_times_every_word(engine: KokoroEngine) -> None:
     seen: list[np.ndarray] = []
     speech = engine.speak(RUN_ON, on_chunk=seen.append)
-    assert len(seen) == len(engine.plan(RUN_ON)) and all(chunk.size > 0 for chunk in seen)
+    assert len(seen) == len(engine.plan(RUN_ON)) and all(chunk.size > 0 for chunk in seen)  # seams trimmed
     assert np.array_equal(np.concatenate(seen), speech.audio)  # the pieces joined, in order, nothing lost
     words = speech.captions.words
     assert [w.text for w in words] == RUN_ON.split()
-    assert all(a.end <= b.start + 1e-6 for a, b in zip(words, words[1:], strict=False))  # in time order
+    assert all(a.end <= b.start + 1e-6 for a, b in pairwise(words))  # in time order
     assert words[-1].end <= speech.audio.size / 24_000 + 1e-6
 
 
@@ -169,3 +170,14 @@ def test_each_sentence_reaches_on_chunk_as_it_is_rendered(engine: KokoroEngine) 
     assert np.array_equal(np.concatenate(seen), speech.audio)  # the stream is exactly the stored audio
     again = engine.speak(LONG_LINE, plan=engine.plan(LONG_LINE))  # a plan made beforehand: the same timing
     assert again.audio.shape == speech.audio.shape and again.captions == speech.captions  # (kokoro's noise varies)
+
+
+def test_a_piece_cut_mid_sentence_keeps_only_a_short_end_pad() -> None:
+    from tts.engine import SEAM_PAD_FRAMES, _trim_seam
+    durations = [14, 5, 6, 7, 17]  # start pad, three phonemes, end pad (frames of 600 samples)
+    audio = np.ones(sum(durations) * 600, dtype=np.float32)
+    trimmed = _trim_seam(audio, durations, "wˈɜːd")  # cut between words: the end pad shrinks
+    assert trimmed.size == (14 + 5 + 6 + 7 + SEAM_PAD_FRAMES) * 600
+    assert _trim_seam(audio, durations, "wˈɜːd,").size == trimmed.size  # a comma is mid-sentence too
+    assert _trim_seam(audio, durations, "wˈɜːd.").size == audio.size  # a sentence end keeps its pause
+    assert _trim_seam(audio, [3, 2], "wˈɜːd").size == audio.size  # no pads to read: left alone
