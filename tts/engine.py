@@ -421,6 +421,8 @@ class KokoroEngine:
                     output = self.pipeline.infer(self.model, phonemes[:MAX_PHONEMES], pack, speed)
                     audio = _to_numpy(output.audio)
                     durations = [] if output.pred_dur is None else [int(d) for d in output.pred_dur.tolist()]
+                    if index and mark_of(chunks[index - 1]) is not Mark.SENTENCE:
+                        audio, durations = _trim_lead(audio, durations)
                     if index < len(chunks) - 1:
                         audio = _trim_seam(audio, durations, phonemes)
                     pieces.append((audio, durations))
@@ -540,6 +542,17 @@ def _trim_seam(audio: np.ndarray, durations: Sequence[int], phonemes: str) -> np
         return audio
     keep = (sum(durations) - durations[-1] + min(durations[-1], SEAM_PAD_FRAMES)) * _FRAME_SAMPLES
     return audio[:keep] if 0 < keep < audio.size else audio
+
+
+def _trim_lead(audio: np.ndarray, durations: list[int]) -> tuple[np.ndarray, list[int]]:
+    """The piece after a mid-sentence cut keeps only ``SEAM_PAD_FRAMES`` of its start pad (kokoro opens every
+    piece with ~0.35 s of silence); its start-pad duration shrinks with it, so its words' timings stay right."""
+    if len(durations) < 3:
+        return audio, durations
+    drop = durations[0] - min(durations[0], SEAM_PAD_FRAMES)
+    if drop <= 0 or drop * _FRAME_SAMPLES >= audio.size:
+        return audio, durations
+    return audio[drop * _FRAME_SAMPLES:], [durations[0] - drop, *durations[1:]]
 
 
 def _to_numpy(audio: torch.Tensor) -> np.ndarray:

@@ -181,3 +181,20 @@ def test_a_piece_cut_mid_sentence_keeps_only_a_short_end_pad() -> None:
     assert _trim_seam(audio, durations, "wˈɜːd,").size == trimmed.size  # a comma is mid-sentence too
     assert _trim_seam(audio, durations, "wˈɜːd.").size == audio.size  # a sentence end keeps its pause
     assert _trim_seam(audio, [3, 2], "wˈɜːd").size == audio.size  # no pads to read: left alone
+
+
+def test_the_piece_after_a_mid_sentence_cut_keeps_a_short_start_pad_and_its_timing() -> None:
+    from core.captions import FRAME_S, Token, token_times
+    from tts.engine import SEAM_PAD_FRAMES, _trim_lead
+    durations = [14, 5, 6, 17]  # start pad, a two-phoneme word, the end pad
+    audio = np.arange(sum(durations) * 600, dtype=np.float32)
+    trimmed, shorter = _trim_lead(audio, durations)
+    dropped = 14 - SEAM_PAD_FRAMES
+    assert shorter == [SEAM_PAD_FRAMES, 5, 6, 17] and trimmed.size == audio.size - dropped * 600
+    assert trimmed[0] == audio[dropped * 600]  # the start is cut, nothing else
+    word = [Token("hi", "ha", False)]
+    before, after = token_times(word, durations)[0], token_times(word, shorter)[0]
+    assert before is not None and after is not None
+    assert after[0] == pytest.approx(before[0] - dropped * FRAME_S)  # the word moves with its audio
+    assert after[1] - after[0] == pytest.approx(before[1] - before[0])
+    assert _trim_lead(audio, [3, 2]) == (audio, [3, 2])
