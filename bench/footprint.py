@@ -20,7 +20,8 @@ Rows:
   Each ready mention is played through at once (``/api/play``, ``/api/played/{id}``), so the next mention is
   the next item to play, as in a stream where a line has played before the next one arrives.
 
-``python bench/footprint.py --weights DIR`` runs only these rows (``--burst``, ``--mentions``...).
+``python bench/footprint.py --weights DIR`` runs only these rows (``--burst``, ``--mentions``..., ``--set
+new:cpu_priority=normal`` to give one server another setting).
 """
 
 from __future__ import annotations
@@ -92,6 +93,17 @@ async def wait_wav(server: ServerProcess, message_id: int, timeout: float, inter
             raise RuntimeError(f"message {message_id}: no WAV within {timeout:.0f}s")
         await asyncio.sleep(interval)
     return time.perf_counter()
+
+
+async def clear_queue(server: ServerProcess) -> None:
+    """Empty the mentions queue (the burst's unplayed WAVs): the game's mentions must each be the next item to
+    play, as in a stream that has caught up. Left in place, the burst's 300 ready items stay ahead of every game
+    mention, so ``cpu_priority: low`` rightly renders the mention at low priority (the queue is far ahead of
+    playback) and the ready time measured the backlog, not the render."""
+    async with aiohttp.ClientSession() as session, \
+            session.post(f"{server.base_url}/api/clear", json={"queue": "mentions"}) as response:
+        if response.status != 200:
+            raise RuntimeError(f"/api/clear answered {response.status}: {await response.text()}")
 
 
 async def play_through(session: aiohttp.ClientSession, server: ServerProcess) -> None:
@@ -242,9 +254,30 @@ async def game_rows(servers: dict[str, ServerProcess], lines: list[str], plan: F
 
 
 # --- orchestration ------------------------------------------------------------------------------------------
-def variant_roots(before: str | None) -> dict[str, tuple[Path, dict[str, Any]]]:
+def variant_roots(before: str | None, extra: dict[str, dict[str, Any]] | None = None
+                  ) -> dict[str, tuple[Path, dict[str, Any]]]:
+    """Each variant's source tree and settings; ``extra``: more settings per variant (``--set``)."""
+    extra = extra or {}
     today = (Path(before).resolve(), {}) if before else (REPO_ROOT, TODAY_SETTINGS)
-    return {"today": today, "new": (REPO_ROOT, NEW_SETTINGS)}
+    return {"today": (today[0], {**today[1], **extra.get("today", {})}),
+            "new": (REPO_ROOT, {**NEW_SETTINGS, **extra.get("new", {})})}
+
+
+def parse_sets(values: list[str]) -> dict[str, dict[str, Any]]:
+    """``--set today:cpu_priority=normal`` (or ``new:``, or no prefix for both) -> settings per variant."""
+    out: dict[str, dict[str, Any]] = {"today": {}, "new": {}}
+    for value in values:
+        target, _, assignment = value.partition(":") if ":" in value.split("=", 1)[0] else ("", "", value)
+        key, sep, raw = assignment.partition("=")
+        if not sep or target not in {"", "today", "new"}:
+            raise SystemExit(f"--set {value!r}: expected [today:|new:]KEY=VALUE")
+        try:
+            parsed: Any = json.loads(raw)
+        except json.JSONDecodeError:
+            parsed = raw
+        for name in ([target] if target else ["today", "new"]):
+            out[name][key] = parsed
+    return out
 
 
 async def start(name: str, root: Path, extra: dict[str, Any], work: Path, model_dir: Path, device: str,
@@ -256,9 +289,10 @@ async def start(name: str, root: Path, extra: dict[str, Any], work: Path, model_
 
 
 async def section_footprint(model_dir: Path, device: str, work: Path, plan: FootprintPlan, before: str | None,
-                            parts: set[str], only: set[str] | None = None) -> dict[str, Any]:
+                            parts: set[str], only: set[str] | None = None,
+                            extra: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
     lines = mention_lines(load_texts())
-    variants = {k: v for k, v in variant_roots(before).items() if only is None or k in only}
+    variants = {k: v for k, v in variant_roots(before, extra).items() if only is None or k in only}
     result: dict[str, Any] = {"variants": {k: {"root": str(r), "settings": e} for k, (r, e) in variants.items()},
                               "plan": plan.__dict__}
     servers: dict[str, ServerProcess] = {}
@@ -274,6 +308,8 @@ async def section_footprint(model_dir: Path, device: str, work: Path, plan: Foot
                 summary = {k: v for k, v in result["burst"][name].items() if k != "samples"}
                 note(f"burst ({name}): {json.dumps(summary)}")
         if "game" in parts:
+            for server in servers.values():
+                await clear_queue(server)
             note(f"game: one busy process per core; {plan.game_mentions} mentions every {plan.game_period_s:.0f}s "
                  f"per server, alone phases of {plan.game_alone_s:.0f}s between")
             result["game"] = await game_rows(servers, lines, plan)
@@ -337,6 +373,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--alone", type=float, default=FootprintPlan.game_alone_s)
     parser.add_argument("--before", help="a source tree for 'today' (default: this tree with cpu_priority normal)")
     parser.add_argument("--variants", default="today,new", help="which servers to run (default both)")
+    parser.add_argument("--set", action="append", default=[], metavar="[today:|new:]KEY=VALUE",
+                        help="a setting for one server (or both), e.g. new:cpu_priority=normal; repeatable")
     parser.add_argument("--out", default="bench/results/footprint.json")
     args = parser.parse_args(argv)
     plan = FootprintPlan(burst=args.burst, return_after_s=args.return_after, game_mentions=args.mentions,
@@ -345,7 +383,8 @@ def main(argv: list[str] | None = None) -> int:
         work = Path(tmp)
         model_dir = Path(args.weights).resolve() if args.weights else build_tiny_model(work / "tiny-model")
         result = asyncio.run(section_footprint(model_dir, args.device, work, plan, args.before,
-                                               set(args.parts.split(",")), set(args.variants.split(","))))
+                                               set(args.parts.split(",")), set(args.variants.split(",")),
+                                               parse_sets(args.set)))
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2), encoding="utf-8")

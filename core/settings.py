@@ -365,7 +365,7 @@ def _languages(value: Any) -> LanguageSettings:
 
 
 def _cpu_threads(value: Any) -> int:
-    """``cpu_threads``: auto (stored as 0: every core torch sees) or a whole number of threads, 1-256."""
+    """``cpu_threads``: auto (stored as 0: see ``tts.engine.KokoroEngine._threads``) or a whole number, 1-256."""
     if isinstance(value, str) and value.strip().lower() == "auto":
         return 0
     whole = (isinstance(value, int) or (isinstance(value, float) and value.is_integer())
@@ -403,7 +403,7 @@ class Settings:
     #: low: render threads at a lower OS priority while the queue is ahead of playback (the next item to play
     #: renders at normal priority); normal: every render at normal priority.
     cpu_priority: Annotated[Lower, one_of("low", "normal")] = "low"
-    #: Most CPU threads one render uses (and lanes on CPU); 0 = auto (every core torch sees).
+    #: Most CPU threads one render uses; 0 = auto (one with cpu_priority low, every core torch sees with normal).
     cpu_threads: Annotated[int, PlainValidator(_cpu_threads)] = 0
     model_dir: Text = ""
     audio_dir: Annotated[Text, AfterValidator(not_empty)] = "data/audio"

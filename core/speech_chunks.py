@@ -6,6 +6,10 @@ nobody would wait anyway). A sentence with no end in sight is cut at a clause ma
 long, so a run-on line does not wait for its whole self either. Kokoro's own 510-symbol limit is applied
 afterwards by the caller, as before.
 
+A render's working memory grows with its piece's length (about 1.2 MiB per phoneme on CPU, bench/README.md
+"Footprint"), so ``cap_cuts`` bounds every piece at ``max_piece`` phonemes whatever the line: a piece over
+the cap is cut into equal parts, each at a clause mark near its share when there is one, else between words.
+
 Pure: it sees only each token's phoneme length and the kind of mark it is.
 """
 
@@ -88,6 +92,49 @@ def cut_points(pieces: Sequence[Piece], *, split_above: int = SPLIT_ABOVE, min_p
             continue
         i += 1
     return cuts
+
+
+def cap_cuts(pieces: Sequence[Piece], cuts: Sequence[int], max_piece: int) -> list[int]:
+    """``cuts`` (from ``cut_points``) plus the cuts that keep every chunk at most ``max_piece`` phonemes.
+
+    A chunk over the cap is cut into ``ceil(size / max_piece)`` parts of about equal size (a 130-phoneme line
+    with a cap of 120 becomes two of ~65, not 120 + 10): each cut goes at the clause or sentence mark nearest to
+    its share within the cap, else at the word boundary nearest to it. A single token longer than the cap stays
+    whole (kokoro's 510-symbol limit still applies). ``max_piece`` 0: no cap."""
+    if max_piece <= 0:
+        return list(cuts)
+    out: list[int] = []
+    for start, end in pairwise([0, *cuts, len(pieces)]):
+        out += _cap_chunk(pieces, start, end, max_piece)
+        if end < len(pieces):
+            out.append(end)
+    return out
+
+
+def _cap_chunk(pieces: Sequence[Piece], start: int, end: int, max_piece: int) -> list[int]:
+    """Cuts inside ``pieces[start:end]`` that bring each part to at most ``max_piece`` phonemes."""
+    cuts: list[int] = []
+    while True:
+        sizes = [p.phonemes for p in pieces[start:end]]
+        total = sum(sizes)
+        if total <= max_piece or end - start < 2:
+            return cuts
+        share = total / -(-total // max_piece)  # the size of each of the equal parts
+        best: tuple[tuple[bool, float], int] | None = None  # (unmarked, distance to the share), cut index
+        size = 0
+        for index in range(start + 1, end):
+            size += pieces[index - 1].phonemes
+            if size > max_piece:
+                break
+            if pieces[index].closer:
+                continue  # a closing mark stays with the piece before it
+            marked = pieces[index - 1].mark is not Mark.NONE and size >= share / 2
+            key = (not marked, abs(size - share))
+            if best is None or key < best[0]:
+                best = (key, index)
+        cut = start + 1 if best is None else best[1]  # best None: the first token alone is over the cap
+        cuts.append(cut)
+        start = cut
 
 
 def split_at(items: Sequence[T], cuts: Sequence[int]) -> list[list[T]]:

@@ -1,6 +1,6 @@
 """The background synthesis worker: pending rows -> WAV files, oldest first, never on the event loop.
 
-The worker runs ``engine.lanes`` lanes (2 on CPU, each rendering one message on its own thread; 1 on CUDA,
+The worker runs ``engine.lanes`` lanes (1 on CPU, ``tts.engine.CPU_LANES``, one message on its thread; 1 on CUDA,
 rendering up to ``engine.max_batch`` messages per forward pass). Each lane claims the next pending rows
 (the item a player waits for, then the active queue, then the other one), renders, writes the WAV and marks
 the row ready only if it is still being synthesised (a Clear meanwhile wins). A failing message is marked

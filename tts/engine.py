@@ -30,7 +30,7 @@ import numpy as np
 import torch
 
 from core.captions import Captions, TimedChunk, Token, build_captions
-from core.speech_chunks import Piece, cut_points, is_closer, mark_of, split_at
+from core.speech_chunks import Mark, Piece, cap_cuts, cut_points, is_closer, mark_of, split_at
 from core.voice_mix import VoiceShare, parse_voice_mix
 from tts import g2p
 from tts.batched import batch_groups
@@ -49,14 +49,24 @@ _SENTENCE_END = re.compile(r"(?<=[.!?;:,—…])\s+")
 _MARKUP_LINK = re.compile(r"\[([^\]]+)\]\([^)]*\)")
 #: torch's intra-op thread count before the engine changed it (the machine's physical cores).
 _DEFAULT_THREADS = torch.get_num_threads()
-#: Messages rendered side by side on CPU; 2 beats 1 (by ~10 %) and keeps memory low.
-CPU_LANES = 2
+#: Messages rendered side by side on CPU. One: each render's working memory comes on top of the ~0.9 GiB model
+#: and libraries, and two side by side peaked over 1.2 GiB in a raid-sized burst; two drained a backlog only
+#: ~10 % faster (bench/README.md, "Footprint on a gaming PC").
+CPU_LANES = 1
+#: Most phonemes one CPU render takes (``core.speech_chunks.cap_cuts``): a render's working memory grows with
+#: its audio (about 1.2 MiB per phoneme plus ~85 MiB, real weights), so a run-on 30-word line (~180 phonemes
+#: with no mark to cut at) is rendered as two pieces and the peak stays bounded whatever the line.
+CPU_RENDER_PHONEMES = 120
 #: Chunks per forward pass on CUDA; CPU renders one chunk per pass (batching is slower there).
 CUDA_MAX_BATCH = 8
 #: Phonemes per forward pass on CUDA: activations grow with the batch's audio (about 2 MiB per phoneme on the
 #: real weights, measured on an H100). 200 keeps the peak at ~1 GiB with the model (994-1,015 MiB) and still
 #: drains a backlog ~3x faster than bare kokoro; 400 peaked at 1,290 MiB (bench/README.md, "GPU").
 CUDA_BATCH_PHONEMES = 200
+#: Frames (25 ms each) of a piece's end pad kept where a line was cut mid-sentence (``_trim_seam``).
+SEAM_PAD_FRAMES = 4
+#: Audio samples per predicted-duration frame.
+_FRAME_SAMPLES = 600
 #: oneDNN primitives kept (``limit_onednn_cache``): enough for the repeats inside one render, not for every
 #: input length ever seen.
 ONEDNN_CACHE_ENTRIES = 64
@@ -204,6 +214,9 @@ class KokoroEngine:
         #: Messages the synthesis worker may render at the same time, and chunks per forward pass.
         self.lanes = 1
         self.max_batch = 1
+        #: Most phonemes per render (``CPU_RENDER_PHONEMES`` on CPU, set by ``configure_parallelism``); 0: no cap
+        #: but kokoro's own 510.
+        self.render_phonemes = 0
         #: ``fp32`` or ``bf16``: the model's compute precision (``resolve_precision``); set by ``load``.
         self.precision = "fp32"
         #: True when the generator runs through ``tts.fused_vocoder`` (``use_fused_vocoder``).
@@ -212,6 +225,8 @@ class KokoroEngine:
         self.cpu_priority = "normal"
         #: Threads a render alone gets on CPU (``EngineConfig.cpu_threads``, default every core torch sees).
         self.cpu_threads = _DEFAULT_THREADS
+        #: ``cpu_threads`` was ``auto`` (0): with ``cpu_priority: low`` a render then uses one thread (``_threads``).
+        self._threads_auto = True
         self._renders = threading.Condition()
         self._running = 0
         self._urgent = 0
@@ -269,7 +284,9 @@ class KokoroEngine:
         if self.device == "cpu":
             self.lanes = lanes or max(1, min(CPU_LANES, _usable_cpus(), self.cpu_threads))
             self.max_batch = max_batch or 1
+            self.render_phonemes = CPU_RENDER_PHONEMES
         else:
+            self.render_phonemes = 0  # CUDA: batches are bounded by CUDA_BATCH_PHONEMES; no extra seams
             self.lanes = lanes or 1
             self.max_batch = max_batch or (CUDA_MAX_BATCH if self.device.startswith("cuda") else 1)
 
@@ -277,6 +294,17 @@ class KokoroEngine:
         """``threads`` (0: every core torch sees) for a render alone; renders side by side share them. Applied
         by each render on its own thread (torch keeps OpenMP's count per thread)."""
         self.cpu_threads = max(1, threads or _DEFAULT_THREADS)
+        self._threads_auto = not threads
+
+    def _threads(self, sharing: int) -> int:
+        """Intra-op threads for a render among ``sharing``. ``cpu_priority: low`` with ``cpu_threads: auto``: one.
+        A game keeps every core busy, and a render's OpenMP team meets at a barrier after each of kokoro's many
+        small operations: each barrier waits until the game lets the slowest thread run, so two threads rendered
+        slower than one (16.2 against 9.4 s for one line with two busy workers, bench/README.md "Footprint"),
+        and the game lost a core per render thread."""
+        if self.cpu_priority == "low" and self._threads_auto:
+            return 1
+        return max(1, self.cpu_threads // sharing)
 
     def voice_pack(self, voice_id: str) -> torch.Tensor:
         """A base voice pack, from ``model_dir/voices`` when set, else kokoro's hub download."""
@@ -332,10 +360,11 @@ class KokoroEngine:
             if g2p_kind in {"misaki", "misaki-lexicon"}:
                 _, tokens = pipeline.g2p(text)
                 return [Chunk(ps, tuple(Token(t.text, t.phonemes or "", bool(t.whitespace)) for t in tks))
-                        for sentence in _sentences(tokens)
+                        for sentence in _sentences(tokens, self.render_phonemes)
                         for _, ps, tks in pipeline.en_tokenize(sentence) if ps]
             phonemes, _ = pipeline.g2p(_MARKUP_LINK.sub(r"\1", text))  # espeak reads no misaki markup
-        return [Chunk(ps) for sentence in _phoneme_sentences(phonemes) for ps in _split_phonemes(sentence)]
+        return [Chunk(ps) for sentence in _phoneme_sentences(phonemes, self.render_phonemes)
+                for ps in _split_phonemes(sentence)]
 
     def _voice(self, voice: str | None = None) -> tuple[torch.Tensor, float]:
         """The pack to speak with: the engine's voice, or ``voice`` (a voice spec) from the bounded cache."""
@@ -383,15 +412,19 @@ class KokoroEngine:
         _current.control = _Control(self, cancel, urgent)
         try:
             if self.device == "cpu":  # a render alone uses every core; side by side, one core each
-                threads = max(1, self.cpu_threads // sharing)
+                threads = self._threads(sharing)
                 if torch.get_num_threads() != threads:  # per thread: torch keeps OpenMP's count per thread
                     torch.set_num_threads(threads)
             with torch.inference_mode(), self._autocast():
-                for phonemes in chunks:
+                for index, phonemes in enumerate(chunks):
                     self._yield(cancel, urgent)
                     output = self.pipeline.infer(self.model, phonemes[:MAX_PHONEMES], pack, speed)
                     audio = _to_numpy(output.audio)
                     durations = [] if output.pred_dur is None else [int(d) for d in output.pred_dur.tolist()]
+                    if index and mark_of(chunks[index - 1]) is not Mark.SENTENCE:
+                        audio, durations = _trim_lead(audio, durations)
+                    if index < len(chunks) - 1:
+                        audio = _trim_seam(audio, durations, phonemes)
                     pieces.append((audio, durations))
                     if on_chunk is not None:
                         on_chunk(audio)
@@ -500,6 +533,28 @@ def _speech(plan: Sequence[Chunk], pieces: Sequence[tuple[np.ndarray, list[int]]
     return Speech(audio, build_captions(timed, text))
 
 
+def _trim_seam(audio: np.ndarray, durations: Sequence[int], phonemes: str) -> np.ndarray:
+    """A piece that ends mid-sentence (cut at a comma or between words to bound a render, not at a sentence
+    end) keeps only ``SEAM_PAD_FRAMES`` of its end pad: kokoro closes every piece with ~0.4 s of silence and
+    opens the next with ~0.3 s, a pause where the line has none. The words' timings are untouched (they end
+    before the end pad); the next piece starts where this one now ends."""
+    if mark_of(phonemes) is Mark.SENTENCE or len(durations) < 3:
+        return audio
+    keep = (sum(durations) - durations[-1] + min(durations[-1], SEAM_PAD_FRAMES)) * _FRAME_SAMPLES
+    return audio[:keep] if 0 < keep < audio.size else audio
+
+
+def _trim_lead(audio: np.ndarray, durations: list[int]) -> tuple[np.ndarray, list[int]]:
+    """The piece after a mid-sentence cut keeps only ``SEAM_PAD_FRAMES`` of its start pad (kokoro opens every
+    piece with ~0.35 s of silence); its start-pad duration shrinks with it, so its words' timings stay right."""
+    if len(durations) < 3:
+        return audio, durations
+    drop = durations[0] - min(durations[0], SEAM_PAD_FRAMES)
+    if drop <= 0 or drop * _FRAME_SAMPLES >= audio.size:
+        return audio, durations
+    return audio[drop * _FRAME_SAMPLES:], [durations[0] - drop, *durations[1:]]
+
+
 def _to_numpy(audio: torch.Tensor) -> np.ndarray:
     return audio.detach().float().cpu().numpy().reshape(-1)
 
@@ -605,18 +660,19 @@ def _make_pipeline(lang_code: str, model: Any) -> tuple[Any, str]:
     return pipeline, "espeak"
 
 
-def _sentences(tokens: Sequence[Any]) -> list[list[Any]]:
-    """misaki tokens cut where ``core.speech_chunks`` says (a short line stays whole)."""
+def _sentences(tokens: Sequence[Any], max_piece: int = 0) -> list[list[Any]]:
+    """misaki tokens cut where ``core.speech_chunks`` says (a short line stays whole), each piece at most
+    ``max_piece`` phonemes (0: no cap)."""
     pieces = [Piece(len(t.phonemes or "") + (1 if t.whitespace else 0), mark_of(t.phonemes or t.text),
                     is_closer(t.text)) for t in tokens]
-    return split_at(tokens, cut_points(pieces))
+    return split_at(tokens, cap_cuts(pieces, cut_points(pieces), max_piece))
 
 
-def _phoneme_sentences(phonemes: str) -> list[str]:
+def _phoneme_sentences(phonemes: str, max_piece: int = 0) -> list[str]:
     """An espeak phoneme string cut the same way (its words end in the punctuation espeak kept)."""
     words = phonemes.split()
     pieces = [Piece(len(w) + 1, mark_of(w), is_closer(w)) for w in words]
-    return [" ".join(group) for group in split_at(words, cut_points(pieces))]
+    return [" ".join(group) for group in split_at(words, cap_cuts(pieces, cut_points(pieces), max_piece))]
 
 
 def _split_phonemes(phonemes: str) -> list[str]:

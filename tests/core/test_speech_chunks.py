@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.speech_chunks import Mark, Piece, cut_points, is_closer, mark_of, split_at
+from core.speech_chunks import Mark, Piece, cap_cuts, cut_points, is_closer, mark_of, split_at
 
 
 def words(*spec: str) -> list[Piece]:
@@ -52,3 +52,33 @@ def test_a_long_sentence_is_cut_at_a_clause_mark_only_when_long() -> None:
     assert cut_points(words("60,", "60,", "60,", "60.")) == []  # every clause < 200: one sentence, one piece
     assert cut_points(words("120", "90,", "60,", "60.")) == [2]  # the first comma past 200 phonemes
     assert cut_points(words("300")) == []  # no mark at all: left whole (kokoro's 510 limit still applies)
+
+
+def sizes(pieces: list[Piece], cuts: list[int]) -> list[int]:
+    return [sum(p.phonemes for p in part) for part in split_at(pieces, cuts)]
+
+
+def test_the_cap_bounds_every_piece_of_a_run_on_line_in_equal_parts() -> None:
+    run_on = words(*["10"] * 30)  # 300 phonemes, no mark at all: left whole without a cap
+    assert cut_points(run_on) == []
+    cuts = cap_cuts(run_on, cut_points(run_on), 120)
+    assert sizes(run_on, cuts) == [100, 100, 100]  # three equal parts, not 120 + 120 + 60
+    thirteen = words(*["10"] * 13)
+    assert sizes(thirteen, cap_cuts(thirteen, [], 120)) == [60, 70]  # not 120 + 10 (a tie: the shorter first)
+
+
+def test_the_cap_cuts_at_a_clause_mark_near_the_share_before_a_bare_word_boundary() -> None:
+    pieces = words("30", "30", "10,", "30", "30", "30")  # 160 phonemes; the comma sits at 70 of the 80 share
+    assert cap_cuts(pieces, [], 120) == [3]
+    early = words("10,", "30", "30", "30", "30", "30")  # a comma far before the share (< half of it): ignored
+    assert cap_cuts(early, [], 120) == [3]
+
+
+def test_the_cap_keeps_existing_cuts_and_closers_and_leaves_short_or_single_tokens() -> None:
+    pieces = words("80", "80.", "50", "50", "50.")
+    assert cut_points(pieces) == [2]
+    assert cap_cuts(pieces, [2], 120) == [1, 2, 3]  # each sentence over the cap is cut; the sentence cut stays
+    assert cap_cuts(words("40", "60", ")", "60"), [], 120) == [3]  # the closer stays with the piece before it
+    assert cap_cuts(words("40", "40"), [], 120) == []
+    assert cap_cuts(words("300"), [], 120) == []  # one token cannot be cut (kokoro's 510 limit applies)
+    assert cap_cuts(words(*["10"] * 30), [], 0) == []  # 0: no cap

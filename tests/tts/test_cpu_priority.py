@@ -124,3 +124,24 @@ def test_cpu_threads_caps_a_renders_threads_and_the_lanes(engine: KokoroEngine) 
 
 def test_the_engine_keeps_the_configured_priority(engine: KokoroEngine) -> None:
     assert engine.cpu_priority == "low"
+
+
+def test_low_priority_with_auto_threads_renders_on_one_thread(engine: KokoroEngine) -> None:
+    """A game keeps every core busy: a render's OpenMP barriers would wait on it, so ``low`` + ``auto`` = one
+    thread per render; ``normal`` (or an explicit ``cpu_threads``) gets every core it is allowed."""
+    def threads_seen() -> list[int]:
+        seen: list[int] = []
+        on_thread(lambda: engine.speak("Threads.", on_chunk=lambda audio: seen.append(torch.get_num_threads())))
+        return seen
+
+    engine.set_cpu_threads(0)
+    assert threads_seen() == [1]
+    try:
+        engine.cpu_priority = "normal"
+        assert threads_seen() == [engine.cpu_threads]  # auto at normal priority: every core torch saw
+        engine.cpu_priority = "low"
+        engine.set_cpu_threads(2)
+        assert threads_seen() == [2]  # an explicit cpu_threads is kept at low priority too
+    finally:
+        engine.cpu_priority = "low"
+        engine.set_cpu_threads(0)

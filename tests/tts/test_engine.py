@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +11,14 @@ import soundfile as sf
 import torch
 
 from core.voice_mix import VoiceMixError
-from tts.engine import MAX_PHONEMES, EngineConfig, EngineUnavailable, KokoroEngine, _split_phonemes
+from tts.engine import (
+    CPU_RENDER_PHONEMES,
+    MAX_PHONEMES,
+    EngineConfig,
+    EngineUnavailable,
+    KokoroEngine,
+    _split_phonemes,
+)
 from tts.wav import write_wav_atomic
 
 VOICES = {"jared": "am_adam", "lex": "am_eric", "martha": "am_michael", "heart": "af_heart"}
@@ -124,6 +132,36 @@ def test_the_espeak_tier_cuts_long_lines_the_same_way(engine: KokoroEngine) -> N
     assert _phoneme_sentences("hˈaɪ. ðˈɛɹ.") == ["hˈaɪ. ðˈɛɹ."]
 
 
+RUN_ON = ("honestly this is the best stream i have watched all week and the music the jokes and the way you "
+          "handle chat make my evenings so much better thank you")  # 30 words, no mark to cut at
+
+
+def test_one_cpu_lane_and_a_run_on_line_is_planned_within_the_phoneme_cap(engine: KokoroEngine) -> None:
+    assert (engine.lanes, engine.render_phonemes) == (1, CPU_RENDER_PHONEMES)
+    plan = engine.plan(RUN_ON)
+    assert len(plan) >= 2 and all(len(chunk.phonemes) <= CPU_RENDER_PHONEMES for chunk in plan)
+    assert sum(len(c.phonemes) for c in plan) > CPU_RENDER_PHONEMES  # uncapped it would be one render over the cap
+    spoken = " ".join("".join(t.text + (" " if t.whitespace else "") for t in chunk.tokens).strip() for chunk in plan)
+    assert spoken == RUN_ON  # every word once, in order
+    sizes = [len(chunk.phonemes) for chunk in plan]
+    assert max(sizes) - min(sizes) < 0.5 * max(sizes)  # equal parts, not a full piece and a scrap
+    from tts.engine import _phoneme_sentences  # the espeak tier caps the same way
+    words = " ".join(["hˈɛloʊ"] * 40)  # 280 phonemes, no mark
+    assert _phoneme_sentences(words) == [words]
+    assert [len(p.split()) for p in _phoneme_sentences(words, CPU_RENDER_PHONEMES)] == [13, 13, 14]
+
+
+def test_a_capped_line_renders_its_pieces_into_one_audio_and_times_every_word(engine: KokoroEngine) -> None:
+    seen: list[np.ndarray] = []
+    speech = engine.speak(RUN_ON, on_chunk=seen.append)
+    assert len(seen) == len(engine.plan(RUN_ON)) and all(chunk.size > 0 for chunk in seen)  # seams trimmed
+    assert np.array_equal(np.concatenate(seen), speech.audio)  # the pieces joined, in order, nothing lost
+    words = speech.captions.words
+    assert [w.text for w in words] == RUN_ON.split()
+    assert all(a.end <= b.start + 1e-6 for a, b in pairwise(words))  # in time order
+    assert words[-1].end <= speech.audio.size / 24_000 + 1e-6
+
+
 @pytest.mark.slow  # renders a many-sentence line
 def test_each_sentence_reaches_on_chunk_as_it_is_rendered(engine: KokoroEngine) -> None:
     seen: list[np.ndarray] = []
@@ -132,3 +170,31 @@ def test_each_sentence_reaches_on_chunk_as_it_is_rendered(engine: KokoroEngine) 
     assert np.array_equal(np.concatenate(seen), speech.audio)  # the stream is exactly the stored audio
     again = engine.speak(LONG_LINE, plan=engine.plan(LONG_LINE))  # a plan made beforehand: the same timing
     assert again.audio.shape == speech.audio.shape and again.captions == speech.captions  # (kokoro's noise varies)
+
+
+def test_a_piece_cut_mid_sentence_keeps_only_a_short_end_pad() -> None:
+    from tts.engine import SEAM_PAD_FRAMES, _trim_seam
+    durations = [14, 5, 6, 7, 17]  # start pad, three phonemes, end pad (frames of 600 samples)
+    audio = np.ones(sum(durations) * 600, dtype=np.float32)
+    trimmed = _trim_seam(audio, durations, "wˈɜːd")  # cut between words: the end pad shrinks
+    assert trimmed.size == (14 + 5 + 6 + 7 + SEAM_PAD_FRAMES) * 600
+    assert _trim_seam(audio, durations, "wˈɜːd,").size == trimmed.size  # a comma is mid-sentence too
+    assert _trim_seam(audio, durations, "wˈɜːd.").size == audio.size  # a sentence end keeps its pause
+    assert _trim_seam(audio, [3, 2], "wˈɜːd").size == audio.size  # no pads to read: left alone
+
+
+def test_the_piece_after_a_mid_sentence_cut_keeps_a_short_start_pad_and_its_timing() -> None:
+    from core.captions import FRAME_S, Token, token_times
+    from tts.engine import SEAM_PAD_FRAMES, _trim_lead
+    durations = [14, 5, 6, 17]  # start pad, a two-phoneme word, the end pad
+    audio = np.arange(sum(durations) * 600, dtype=np.float32)
+    trimmed, shorter = _trim_lead(audio, durations)
+    dropped = 14 - SEAM_PAD_FRAMES
+    assert shorter == [SEAM_PAD_FRAMES, 5, 6, 17] and trimmed.size == audio.size - dropped * 600
+    assert trimmed[0] == audio[dropped * 600]  # the start is cut, nothing else
+    word = [Token("hi", "ha", False)]
+    before, after = token_times(word, durations)[0], token_times(word, shorter)[0]
+    assert before is not None and after is not None
+    assert after[0] == pytest.approx(before[0] - dropped * FRAME_S)  # the word moves with its audio
+    assert after[1] - after[0] == pytest.approx(before[1] - before[0])
+    assert _trim_lead(audio, [3, 2]) == (audio, [3, 2])
