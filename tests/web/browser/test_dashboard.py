@@ -233,6 +233,8 @@ async def test_stop_autoplay_mode_clear_and_remove(start_server: Any, make_setti
     assert {dbutil.row(settings.database_url, i)["is_deleted"] for i in doomed} == {0}
     await client.put("/api/mode", json={"mode": "mentions"})
     await dashboard.wait_for_selector("#tab-mentions[aria-selected='true']")
+    # the page has heard the switch back (the tab alone may still show mentions from before the switch)
+    await dashboard.wait_for_selector("#active-mentions:not([hidden])")
     await dashboard.click("#btn-clear")
     await dashboard.click("#confirm-ok")
     await dashboard.wait_for_selector("#queue-empty:not([hidden])")
