@@ -245,8 +245,9 @@ async def game_rows(servers: dict[str, ServerProcess], lines: list[str], plan: F
         result[name] = {
             "alone_rate": round(base), "mean_rate": round(sum(rates) / max(len(rates), 1)),
             "worst_second": min(rates, default=0.0),
-            "mean_ratio": round(sum(rates) / max(len(rates), 1) / base, 3) if base else None,
-            "worst_ratio": round(min(rates, default=0.0) / base, 3) if base else None,
+            # no whole second inside the window (a tiny-model mention ready at once): no ratio, not a 0
+            "mean_ratio": round(sum(rates) / len(rates) / base, 3) if base and rates else None,
+            "worst_ratio": round(min(rates) / base, 3) if base and rates else None,
             "ready_p90_s": round(percentile(lat, 90), 2), "ready_max_s": round(max(lat, default=0.0), 2),
             "ready_s": [round(x, 2) for x in lat], "seconds": len(rates),
         }
