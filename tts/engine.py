@@ -34,6 +34,7 @@ from core.speech_chunks import Mark, Piece, cap_cuts, cut_points, is_closer, mar
 from core.voice_mix import VoiceShare, parse_voice_mix
 from tts import g2p
 from tts.batched import batch_groups
+from tts.idle_cores import IdleCores
 from tts.language_pipelines import LanguagePipelines, make_g2p_pipeline, prepare_japanese
 from tts.voice_packs import MIXED_PACKS, LruCache
 
@@ -225,8 +226,10 @@ class KokoroEngine:
         self.cpu_priority = "normal"
         #: Threads a render alone gets on CPU (``EngineConfig.cpu_threads``, default every core torch sees).
         self.cpu_threads = _DEFAULT_THREADS
-        #: ``cpu_threads`` was ``auto`` (0): with ``cpu_priority: low`` a render then uses one thread (``_threads``).
+        #: ``cpu_threads`` was ``auto`` (0): with ``cpu_priority: low`` a render then uses the cores the rest of
+        #: the PC leaves idle, one when a game has them all (``_threads``, ``tts.idle_cores``).
         self._threads_auto = True
+        self.idle_cores = IdleCores()
         self._renders = threading.Condition()
         self._running = 0
         self._urgent = 0
@@ -297,14 +300,16 @@ class KokoroEngine:
         self._threads_auto = not threads
 
     def _threads(self, sharing: int) -> int:
-        """Intra-op threads for a render among ``sharing``. ``cpu_priority: low`` with ``cpu_threads: auto``: one.
-        A game keeps every core busy, and a render's OpenMP team meets at a barrier after each of kokoro's many
-        small operations: each barrier waits until the game lets the slowest thread run, so two threads rendered
-        slower than one (16.2 against 9.4 s for one line with two busy workers, bench/README.md "Footprint"),
-        and the game lost a core per render thread."""
+        """Intra-op threads for a render among ``sharing``. ``cpu_priority: low`` with ``cpu_threads: auto``: the
+        cores the rest of the PC leaves idle, at least one (``tts.idle_cores``). A game keeps every core busy,
+        and a render's OpenMP team meets at a barrier after each of kokoro's many small operations: each barrier
+        waits until the game lets the slowest thread run, so two threads rendered slower than one (16.2 against
+        9.4 s for one line with two busy workers, bench/README.md "Footprint") and the game lost a core per
+        render thread; on an idle PC every core renders, as at ``normal``."""
+        share = max(1, self.cpu_threads // sharing)
         if self.cpu_priority == "low" and self._threads_auto:
-            return 1
-        return max(1, self.cpu_threads // sharing)
+            return self.idle_cores.threads(share)
+        return share
 
     def voice_pack(self, voice_id: str) -> torch.Tensor:
         """A base voice pack, from ``model_dir/voices`` when set, else kokoro's hub download."""

@@ -15,6 +15,7 @@ import torch
 from tts import cpu_priority
 from tts.cpu_priority import LOW_NICE, lower_current_thread, process_threads, thread_nice
 from tts.engine import EngineConfig, KokoroEngine
+from tts.idle_cores import IdleCores
 
 linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice values are Linux's")
 
@@ -126,16 +127,27 @@ def test_the_engine_keeps_the_configured_priority(engine: KokoroEngine) -> None:
     assert engine.cpu_priority == "low"
 
 
-def test_low_priority_with_auto_threads_renders_on_one_thread(engine: KokoroEngine) -> None:
+def test_low_priority_with_auto_threads_renders_on_the_cores_a_game_leaves(engine: KokoroEngine) -> None:
     """A game keeps every core busy: a render's OpenMP barriers would wait on it, so ``low`` + ``auto`` = one
-    thread per render; ``normal`` (or an explicit ``cpu_threads``) gets every core it is allowed."""
+    thread per render then, and every core on an idle PC; ``normal`` (or an explicit ``cpu_threads``) gets
+    every core it is allowed."""
     def threads_seen() -> list[int]:
         seen: list[int] = []
         on_thread(lambda: engine.speak("Threads.", on_chunk=lambda audio: seen.append(torch.get_num_threads())))
         return seen
 
+    class Probe(IdleCores):
+        idle_now = 0.0
+
+        def idle(self) -> float:
+            return self.idle_now
+
+    real_probe, engine.idle_cores = engine.idle_cores, Probe()
     engine.set_cpu_threads(0)
-    assert threads_seen() == [1]
+    assert threads_seen() == [1]  # a game has every core
+    if engine.cpu_threads > 1:
+        Probe.idle_now = float(engine.cpu_threads)
+        assert threads_seen() == [engine.cpu_threads]  # an idle PC: every core torch saw
     try:
         engine.cpu_priority = "normal"
         assert threads_seen() == [engine.cpu_threads]  # auto at normal priority: every core torch saw
@@ -145,3 +157,4 @@ def test_low_priority_with_auto_threads_renders_on_one_thread(engine: KokoroEngi
     finally:
         engine.cpu_priority = "low"
         engine.set_cpu_threads(0)
+        engine.idle_cores = real_probe
