@@ -18,7 +18,10 @@ Rows:
   server: the game's mean rate and its worst second during the mentions, each against its rate alone (the
   mean of the alone phases next to it), and the mentions' time from POST to their WAV on disk (ready), p90.
   Each ready mention is played through at once (``/api/play``, ``/api/played/{id}``), so the next mention is
-  the next item to play, as in a stream where a line has played before the next one arrives.
+  the next item to play, as in a stream where a line has played before the next one arrives. Beside them, the
+  server's own CPU seconds in that window, per mention, and what they leave the game at best: ``1 - server CPU
+  s / (cores x window s)``, the mean no scheduling can beat, since every CPU second a render takes is one the
+  game does not get.
 
 ``python bench/footprint.py --weights DIR`` runs only these rows (``--burst``, ``--mentions``..., ``--set
 new:cpu_priority=normal`` to give one server another setting).
@@ -44,6 +47,7 @@ from multiprocessing.sharedctypes import SynchronizedArray
 from typing import Any
 
 import aiohttp
+import psutil
 
 from bench.common import REPO_ROOT, Row, format_table, load_texts, percentile, rss_mb
 from bench.server import USERNAME, ServerProcess, write_settings
@@ -203,12 +207,19 @@ class Game:
         return [sum(c[s] for c in self.counts) for s in range(max(low, 0), min(high, len(self.counts[0])))]
 
 
+def server_cpu_s(server: ServerProcess) -> float:
+    """The server process's CPU seconds so far (every thread, user and system)."""
+    times = psutil.Process(server.pid).cpu_times()
+    return float(times.user + times.system)
+
+
 async def game_rows(servers: dict[str, ServerProcess], lines: list[str], plan: FootprintPlan) -> dict[str, Any]:
     workers = plan.game_workers or os.cpu_count() or 1
     total = 7200  # seconds the counters can hold (a phase lasts until its last mention is ready)
     result: dict[str, Any] = {"workers": workers, "mentions": plan.game_mentions, "period_s": plan.game_period_s}
     alone: list[list[float]] = []
     windows: dict[str, tuple[float, float]] = {}
+    cpu_used: dict[str, float] = {}
     latencies: dict[str, list[float]] = {}
     with Game(workers, total) as game:
         await asyncio.sleep(max(0.0, -game.second()))
@@ -222,6 +233,7 @@ async def game_rows(servers: dict[str, ServerProcess], lines: list[str], plan: F
             await idle()
             for name, server in servers.items():
                 begin = game.second()
+                cpu_before = server_cpu_s(server)
                 pending = []
 
                 async def ready_after(server: ServerProcess, message_id: int, posted: float) -> float:
@@ -236,6 +248,7 @@ async def game_rows(servers: dict[str, ServerProcess], lines: list[str], plan: F
                     await asyncio.sleep(max(0.0, posted + plan.game_period_s - time.perf_counter()))
                 latencies[name] = list(await asyncio.gather(*pending))
                 windows[name] = (begin, game.second())
+                cpu_used[name] = server_cpu_s(server) - cpu_before
                 await idle()
     for index, (name, (begin, end)) in enumerate(windows.items()):
         base_rates = alone[index] + alone[index + 1]
@@ -250,6 +263,10 @@ async def game_rows(servers: dict[str, ServerProcess], lines: list[str], plan: F
             "worst_ratio": round(min(rates) / base, 3) if base and rates else None,
             "ready_p90_s": round(percentile(lat, 90), 2), "ready_max_s": round(max(lat, default=0.0), 2),
             "ready_s": [round(x, 2) for x in lat], "seconds": len(rates),
+            "server_cpu_s": round(cpu_used[name], 1),
+            "cpu_s_per_mention": round(cpu_used[name] / max(len(lat), 1), 2),
+            "mean_ceiling": round(1 - cpu_used[name] / ((os.cpu_count() or 1) * (end - begin)), 3)
+            if end > begin else None,
         }
     return result
 
@@ -357,6 +374,11 @@ def rows(result: dict[str, Any]) -> list[Row]:
                        f"{new['ready_p90_s']:.2f} ({new['ready_max_s']:.2f})",
                        f"{today['ready_p90_s']:.2f} ({today['ready_max_s']:.2f})",
                        ratio(new["ready_p90_s"], today["ready_p90_s"]), "<= 3.0"))
+        if "cpu_s_per_mention" in new and "cpu_s_per_mention" in today:
+            out.append(Row("5 game", "server CPU s per mention; best game mean it leaves",
+                           f"{new['cpu_s_per_mention']:.2f}; {num(new['mean_ceiling'])}",
+                           f"{today['cpu_s_per_mention']:.2f}; {num(today['mean_ceiling'])}",
+                           ratio(new["cpu_s_per_mention"], today["cpu_s_per_mention"]), "report"))
     return out
 
 

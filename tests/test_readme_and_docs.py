@@ -16,7 +16,7 @@ DOCS = sorted([README, REPO / "bench" / "README.md", *(REPO / "docs").glob("*.md
 RUN = ("python3 -m venv .venv && . .venv/bin/activate && pip install torch==2.13.0 && pip install -e . "
        "&& streamvoice")
 TEST = ("python3 -m venv .venv && . .venv/bin/activate && pip install torch==2.13.0 && pip install -e \".[test]\" "
-        "&& python -m pytest -q")
+        "&& python -m pytest -q -n auto --maxprocesses 4")
 LINK = re.compile(r"\]\(([^)\s]+)\)")
 
 
@@ -35,6 +35,8 @@ def test_the_readme_is_a_small_front_door_with_both_commands() -> None:
     assert len(text.encode("utf-8")) < 8 * 1024
     lines = text.splitlines()
     assert RUN in lines and TEST in lines
+    pytest_command = TEST.rsplit("&& ", 1)[1]
+    assert pytest_command in (REPO / ".ci" / "run").read_text(encoding="utf-8")  # CI runs what the README says
     assert "![" in text and "curl " in text and "## Layout" in text
     assert "core ← storage/tts ← service ← web/bot ← assembly" in text
 

@@ -44,9 +44,9 @@ class GatedEngine:
     def speak(self, text: str, cancel: threading.Event | None = None, urgent: bool = False,
               on_chunk: Callable[[np.ndarray], None] | None = None, **kwargs: Any) -> Any:
         def gated(audio: np.ndarray) -> None:
+            self.first_chunk.set()  # before the server hears of it: its ``play`` frame then implies this
             if on_chunk is not None:
                 on_chunk(audio)
-            self.first_chunk.set()
             while not self.gate.wait(0.01):
                 if cancel is not None and cancel.is_set():
                     self.cancelled.set()
