@@ -45,6 +45,9 @@ class EventHub:
         #: In-process listeners (``GET /audio/latest.wav`` keeps the newest WAV): every published event, called
         #: on the event loop; not players, so they neither count as subscribers nor make state snapshots.
         self._listeners: list[Callable[[Event], None]] = []
+        #: In-process callbacks on every ``state_changed()``, with or without players (the channel-point loop
+        #: settles an item that left the queue at once). Called synchronously: they must only set a flag.
+        self._state_listeners: list[Callable[[], None]] = []
         self._dirty = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -79,6 +82,13 @@ class EventHub:
         with contextlib.suppress(ValueError):
             self._listeners.remove(listener)
 
+    def add_state_listener(self, listener: Callable[[], None]) -> None:
+        self._state_listeners.append(listener)
+
+    def remove_state_listener(self, listener: Callable[[], None]) -> None:
+        with contextlib.suppress(ValueError):
+            self._state_listeners.remove(listener)
+
     def publish(self, event: Event) -> None:
         for listener in list(self._listeners):
             try:
@@ -95,6 +105,8 @@ class EventHub:
 
     def state_changed(self) -> None:
         self._dirty.set()
+        for listener in list(self._state_listeners):
+            listener()
 
     async def _state_loop(self) -> None:
         """Coalesced snapshots; a failing snapshot (a locked database) is retried with backoff, logged once."""

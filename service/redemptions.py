@@ -45,8 +45,11 @@ LOOP = "redemptions"
 #: ``/api/health`` ``channel_points`` when the broadcaster's token cannot manage the reward.
 NEEDS_SCOPE = "needs channel:manage:redemptions: authorise again at /twitch/oauth"
 MANAGE_SCOPE = "channel:manage:redemptions"
-#: The longest the loop sleeps without being woken (it also wakes on every change).
+#: The longest the loop sleeps without being woken (it also wakes on every change of the queue).
 IDLE_S = 5.0
+#: After a wake-up the loop waits this long first, so a flood of changes (chat at thousands of lines a second)
+#: costs one look per interval rather than one per line.
+WAKE_SPACING_S = 0.1
 
 
 class HelixRefused(Exception):
@@ -102,8 +105,10 @@ class ChannelPointsService:
         self.sv.loops.register(LOOP)
         self._task = asyncio.create_task(self._run(), name="redemptions")
         self.sv.settings.subscribe(self._settings_changed)
+        self.sv.events.add_state_listener(self._queue_changed)
 
     async def stop(self) -> None:
+        self.sv.events.remove_state_listener(self._queue_changed)
         self.sv.settings.unsubscribe(self._settings_changed)
         task, self._task = self._task, None
         if task is not None:
@@ -113,6 +118,12 @@ class ChannelPointsService:
 
     def wake(self) -> None:
         self._wakeup.set()
+
+    def _queue_changed(self) -> None:
+        """An item may have left the queue (played, removed, skipped, cleared): with a reward to manage, its
+        fulfilment or refund goes out now instead of at the next idle look."""
+        if self._client is not None:
+            self._wakeup.set()
 
     # --- the bot's side -----------------------------------------------------------------------------
     def connect(self, client: RewardClient, reward: RewardRecord) -> None:
@@ -238,6 +249,7 @@ class ChannelPointsService:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(wait):
                     await self._wakeup.wait()
+            await asyncio.sleep(WAKE_SPACING_S)
             self._wakeup.clear()
 
     async def _settle(self) -> None:

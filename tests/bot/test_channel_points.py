@@ -14,6 +14,7 @@ from aiohttp import ClientSession
 from bot.context import BOT_SCOPES, BROADCASTER_SCOPES, TwitchBotRunner
 from bot.tokens import TokenFile, token_path
 from core.settings import ChannelPointsSettings, Settings
+from service import redemptions
 from service.redemptions import LOOP, MANAGE_SCOPE, NEEDS_SCOPE
 from service.resilience import Backoff
 from service.streamvoice import StreamVoice
@@ -138,6 +139,21 @@ async def test_removed_refused_and_empty_redemptions_are_refunded(
     assert item_of(settings, empty)["reason"] == "empty"
     assert item_of(settings, banned)["reason"] == "banned word"
     assert fake_twitch.points.calls_to("PATCH", REDEMPTIONS_PATH) == [200, 200, 200]  # once each
+
+
+async def test_an_item_that_leaves_the_queue_is_settled_at_once_not_at_the_next_idle_look(
+        start_bot: Any, twitch_settings: Any, fake_twitch: FakeTwitch, cast: Cast, monkeypatch: Any) -> None:
+    """The loop wakes on every change of the queue: with its idle look an hour away, a removal is still refunded
+    (it used to wait for the idle look, up to 5 s after the item left)."""
+    monkeypatch.setattr(redemptions, "IDLE_S", 3600.0)
+    settings = points_settings(twitch_settings)
+    store_tokens(settings, fake_twitch, cast)
+    client, _, _, reward = await start_with_reward(start_bot, settings, fake_twitch)
+    removed = await fake_twitch.points.redeem(cast.viewer, reward, "remove me please")
+    row = await queued(settings, removed)
+    assert (await client.delete(f"/api/messages/{row['id']}")).status == 200
+    await settled(fake_twitch, settings, removed, "CANCELED")
+    assert fake_twitch.points.calls_to("PATCH", REDEMPTIONS_PATH) == [200]
 
 
 async def test_stop_skip_and_clear_refund(start_bot: Any, twitch_settings: Any, fake_twitch: FakeTwitch,
