@@ -20,10 +20,9 @@ Rows:
   Each ready mention is played through at once (``/api/play``, ``/api/played/{id}``), so the next mention is
   the next item to play, as in a stream where a line has played before the next one arrives. The game alone
   has a worst second too (a shared or virtual machine's noise): it is printed, as the floor of what the
-  worst-second row can show there. Beside them, the
-  server's own CPU seconds in that window, per mention, and what they leave the game at best: ``1 - server CPU
-  s / (cores x window s)``, the mean no scheduling can beat, since every CPU second a render takes is one the
-  game does not get.
+  worst-second row can show there. Beside them, the server's own CPU seconds in that window, per mention, and
+  what they leave the game at best: ``1 - server CPU s / (cores x window s)``, the mean no scheduling can
+  beat, since every CPU second a render takes is one the game does not get.
 
 ``python bench/footprint.py --weights DIR`` runs only these rows (``--burst``, ``--mentions``..., ``--set
 new:cpu_priority=normal`` to give one server another setting).

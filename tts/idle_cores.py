@@ -17,14 +17,14 @@ import threading
 import time
 from collections.abc import Callable
 
+import psutil
+
 #: A look sooner than this after the previous one repeats its answer (too short a window to measure).
 MIN_WINDOW_S = 0.1
 
 
 def system_busy_seconds() -> float:
     """CPU seconds every process on the machine has used (all cores together): user, system, nice, irq..."""
-    import psutil
-
     times = psutil.cpu_times()
     return sum(times) - times.idle - getattr(times, "iowait", 0.0)
 
@@ -48,7 +48,7 @@ class IdleCores:
     def idle(self) -> float:
         with self._lock:
             first = self._last is None
-            if self._last is None:  # the first look: a short window of its own
+            if self._last is None:  # the first look (also narrows the type): a short window of its own
                 self._last = self._sample()
                 self._sleep(MIN_WINDOW_S)
             now = self._sample()
